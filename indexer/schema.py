@@ -1,0 +1,170 @@
+"""The data that flows through the package: documents, chunks, hits and answers.
+
+All of them are frozen dataclasses so that a value handed to the page, the CLI
+or a cache can never be changed behind the holder's back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded source file, cleaned of page boilerplate.
+
+    ``paragraphs`` is the body: the title, the page furniture (打印, 字号,
+    责任编辑, markdown markers…) and the metadata lines are gone; everything
+    else is there, in order, one paragraph per item, text as printed.
+    """
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    path: str
+    fmt: str
+    content_hash: str
+    paragraphs: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date[:4].isdigit() else None
+
+    def meta(self) -> dict[str, Any]:
+        """The document fields of the CLI contract."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "path": self.path,
+        }
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Exactly one numbered measure (or article) of one document.
+
+    ``text`` is the measure as printed, paragraphs joined by newlines, its
+    number label (``5.``, ``第二十三条``) included.  ``sentences`` split the
+    text: ``"".join(sentences) == text.replace("\\n", "")``.
+    """
+
+    chunk_id: str
+    doc_id: str
+    doc_title: str
+    section: str
+    measure_no: int
+    measure_title: str
+    text: str
+    sentences: tuple[str, ...]
+    citation: str
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        """``doc_id#measure_no``, the form the evaluation labels use."""
+        return f"{self.doc_id}#{self.measure_no}"
+
+    @property
+    def body(self) -> str:
+        """The text without its number label, for matching and embedding."""
+        return self.text[len(self.label) :].lstrip() if self.label else self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "doc_title": self.doc_title,
+            "section": self.section,
+            "measure_no": self.measure_no,
+            "measure_title": self.measure_title,
+            "text": self.text,
+            "sentences": list(self.sentences),
+            "citation": self.citation,
+            "label": self.label,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Chunk:
+        return cls(
+            chunk_id=d["chunk_id"],
+            doc_id=d["doc_id"],
+            doc_title=d["doc_title"],
+            section=d["section"],
+            measure_no=int(d["measure_no"]),
+            measure_title=d["measure_title"],
+            text=d["text"],
+            sentences=tuple(d["sentences"]),
+            citation=d["citation"],
+            label=d.get("label", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked search result: a chunk, its fused score and its evidence."""
+
+    rank: int
+    score: float
+    chunk: Chunk
+    #: indices into ``chunk.sentences`` of the sentences that best match the query
+    evidence: tuple[int, ...] = ()
+    #: per-signal scores that went into ``score`` (for display and debugging)
+    signals: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "doc_title": c.doc_title,
+            "section": c.section,
+            "measure_no": c.measure_no,
+            "measure_title": c.measure_title,
+            "text": c.text,
+            "citation": c.citation,
+            "evidence": [c.sentences[i] for i in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an extractive answer, quoted exactly, with its citation."""
+
+    sentence: str
+    citation: str
+    chunk_id: str
+    score: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "citation": self.citation, "chunk_id": self.chunk_id}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The extractive answer to a question: cited sentences plus the ranked hits.
+
+    ``found`` is false when nothing in the corpus answers the question; then
+    ``sentences`` is empty.
+    """
+
+    question: str
+    found: bool
+    sentences: tuple[AnswerSentence, ...]
+    hits: tuple[Hit, ...]
+    confidence: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "confidence": round(float(self.confidence), 4),
+            "answer": [s.to_dict() for s in self.sentences],
+            "hits": [h.to_dict() for h in self.hits],
+        }
