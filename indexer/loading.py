@@ -1,0 +1,597 @@
+"""Reading reform documents from disk into clean :class:`Document` bodies.
+
+Supported formats: ``.txt``/``.md`` (UTF-8, UTF-8 with BOM or GB18030/GBK, any
+line ends), ``.html``/``.htm`` (the article body only), ``.docx`` and text
+``.pdf`` (lines the layout wrapped mid-sentence are joined again).
+
+Each reader produces a title, body lines and metadata lines; a shared cleaning
+step removes page furniture (打印, 字号, 责任编辑, 版权所有, markdown markers…),
+takes the publication date and issuer from 发布时间/来源 lines or from the
+adoption lines (2018年9月3日 最高人民法院审判委员会第1747次会议通过), and leaves
+the body paragraphs as printed.
+
+A file that cannot be read raises :class:`UnreadableDocumentError`;
+:func:`load_corpus` turns that into a skip with a warning and goes on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import logging
+import os
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BadInputError, UnreadableDocumentError
+from .schema import Document
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
+#: files above this size are skipped: no reform document is anywhere near it,
+#: and reading one would stall a build for minutes
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_CN_DIGITS = "〇零一二三四五六七八九十百千两"
+
+# Page furniture.  Matched against whole short lines only, so a measure that
+# merely mentions 打印 or 来源 is never touched.
+_BOILERPLATE = re.compile(
+    r"""^(?:
+        .*发布时间\s*[:：].*
+      | .*打印.*字号.*
+      | (?:来\s*源|责任编辑|编\s*辑|审\s*核|校\s*对|作\s*者|供\s*稿|稿\s*源)\s*[:：].*
+      | .*版权所有.* | .*[Cc]opyright.* | .*ICP[备证].* | .*浏览(?:次数|量).* | .*点击(?:数|量|次数)[:：].*
+      | 【?(?:打印|关闭|返回|顶部|收藏|分享)】?(?:\s*【?(?:打印|关闭|返回|顶部|收藏|分享|本页|窗口)】?)*
+      | 分享到[:：]?.* | 上一篇[:：].* | 下一篇[:：].* | 返回(?:顶部|首页|列表).* | 扫一扫.*
+      | 字号\s*[:：]?.* | 【?字体[:：]?\s*[大中小].*
+      | -*\s*第?\s*\d+\s*页(?:\s*[/共]\s*\d+\s*页?)?\s*-* | -\s*\d+\s*-
+      | <!--.*?--> | -{3,} | `{3}.* | [|\s]+
+    )$""",
+    re.X,
+)
+_PUBLISHED_AT = re.compile(r"发布时间\s*[:：]\s*(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})")
+_SOURCE = re.compile(r"来\s*源\s*[:：]\s*([^\s|，,：:]{2,40})")
+_ADOPTION = re.compile(r"^[（(]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(.*?)[）)]?$")
+_ADOPTION_ACTIONS = ("通过", "修订", "修正", "公布", "发布", "印发", "施行", "批准")
+_CN_DATE = re.compile(rf"^([{_CN_DIGITS}〇○Ｏ]{{4}})年([{_CN_DIGITS}]{{1,3}})月([{_CN_DIGITS}]{{1,3}})日$")
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file the loader could not use, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"skipped {self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """Everything :func:`load_corpus` found: usable documents and skipped files."""
+
+    documents: tuple[Document, ...]
+    skipped: tuple[Skipped, ...]
+
+
+# --------------------------------------------------------------------------- text
+
+
+def clean_line(line: str) -> str:
+    """Strip surrounding (also full-width) blanks and invisible characters."""
+    return line.translate(_ZERO_WIDTH).strip(" \t\u3000\xa0\r\n\f\v")
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for page furniture: print/font-size bars, editor and copyright lines, markers."""
+    return len(line) <= 80 and bool(_BOILERPLATE.match(line))
+
+
+def decode_bytes(data: bytes, path: str) -> str:
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, GB18030/GBK…
+
+    Line ends are normalised to ``\\n``.  Binary data and text that decodes to
+    garbage raise :class:`UnreadableDocumentError`.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        text = _strict(data[3:], "utf-8", path)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _strict(data, "utf-16", path)
+    elif b"\x00" in data[:8192]:
+        raise UnreadableDocumentError(path, "binary data, not a text document")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _detect(data, path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    bad = sum(1 for ch in text if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\n\t\f\v"))
+    if bad > max(8, len(text) // 100):
+        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)")
+    return text
+
+
+def _strict(data: bytes, encoding: str, path: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise UnreadableDocumentError(path, f"broken {encoding} text at byte {exc.start} (save it as UTF-8)") from None
+
+
+def _detect(data: bytes, path: str) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is None:
+        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)")
+    encoding = best.encoding.lower().replace("-", "_")
+    # GB18030 is a superset of GB2312/GBK/CP936; decoding with it never loses a character.
+    if encoding in {"gb2312", "gbk", "cp936", "gb18030", "hz", "hz_gb_2312", "big5", "cp950", "big5hkscs"}:
+        encoding = "gb18030" if not encoding.startswith(("big5", "cp950")) else encoding
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)") from None
+
+
+# --------------------------------------------------------------------------- readers
+
+
+@dataclass
+class _Raw:
+    title: str
+    lines: list[str]
+    meta: list[str]
+
+
+def _read_text(data: bytes, path: str, markdown: bool) -> _Raw:
+    lines = decode_bytes(data, path).split("\n")
+    title = ""
+    meta: list[str] = []
+    if markdown:
+        lines = _strip_front_matter(lines)
+        if any(line.strip() == "<!-- INFO END -->" for line in lines):
+            # LawRefBook layout: title and adoption lines above the marker.
+            cut = next(i for i, line in enumerate(lines) if line.strip() == "<!-- INFO END -->")
+            head, lines = lines[:cut], lines[cut + 1 :]
+            for line in head:
+                s = clean_line(line)
+                if s.startswith("# ") and not title:
+                    title = s[2:].strip()
+                elif s:
+                    meta.append(_strip_markdown(s))
+        out = []
+        for line in lines:
+            s = clean_line(line)
+            if not title and re.match(r"^#\s+\S", s):
+                title = s.lstrip("#").strip()
+                continue
+            out.append(_strip_markdown(s))
+        lines = out
+    return _Raw(title, lines, meta)
+
+
+def _strip_front_matter(lines: list[str]) -> list[str]:
+    if lines and lines[0].strip() == "---":
+        for i in range(1, min(len(lines), 200)):
+            if lines[i].strip() == "---":
+                return lines[i + 1 :]
+    return lines
+
+
+def _strip_markdown(line: str) -> str:
+    line = re.sub(r"^#{1,6}\s+", "", line)
+    line = re.sub(r"^>\s?", "", line)
+    line = re.sub(r"^[-*+]\s+(?=\S)", "", line)
+    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
+    line = re.sub(r"<!--.*?-->", "", line)
+    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)
+    return line.strip()
+
+
+_HTML_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "button", "select")
+_HTML_DROP_ATTR = re.compile(
+    r"nav|menu|footer|header|breadcrumb|crumb|share|copyright|sidebar|comment|toolbar|print|related|banner|foot", re.I
+)
+_HTML_BODY_ATTR = re.compile(r"content|article|detail|text|main|TRS_Editor|zoom|body|txt|wz", re.I)
+_HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "pre", "blockquote", "div")
+
+
+def _read_html(data: bytes, path: str) -> _Raw:
+    from bs4 import BeautifulSoup, Tag
+
+    if not re.search(rb"<\s*(html|body|p|div|h1)\b", data[:65536], re.I):
+        raise UnreadableDocumentError(path, "not an HTML page")
+    try:
+        soup = BeautifulSoup(data, "lxml")
+    except Exception as exc:  # lxml raises several unrelated types on garbage
+        raise UnreadableDocumentError(path, f"cannot parse HTML ({exc.__class__.__name__})") from None
+    page_text = soup.get_text("\n")
+    meta = [m.group(0) for m in _PUBLISHED_AT.finditer(page_text)][:1]
+    meta += [m.group(0) for m in _SOURCE.finditer(page_text)][:1]
+    title = ""
+    h1 = soup.find("h1")
+    if h1 is not None and h1.get_text(strip=True):
+        title = clean_line(h1.get_text(""))
+    elif soup.title is not None and soup.title.string:
+        title = clean_line(re.split(r"\s*[_|｜—–-]\s*", soup.title.string.strip())[0])
+    for el in soup.find_all(class_=re.compile(r"meta|info|date|time", re.I)):
+        meta.extend(clean_line(t) for t in el.get_text("\n").split("\n"))
+    for tag in soup(list(_HTML_DROP_TAGS)):
+        tag.decompose()
+    for el in soup.find_all(True):
+        if not isinstance(el, Tag) or el.attrs is None or el.name in ("html", "body"):
+            continue
+        attrs = " ".join([*el.get("class", []), el.get("id", "") or ""])
+        if attrs and _HTML_DROP_ATTR.search(attrs) and not _HTML_BODY_ATTR.search(attrs):
+            el.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    root = _html_main(soup)
+    lines: list[str] = []
+    for el in root.find_all(_HTML_BLOCKS):
+        if el.name == "div" and el.find(_HTML_BLOCKS):
+            continue  # only leaf blocks, so no text is taken twice
+        if el.find_parent(["p", "li", "td", "pre", "blockquote"]) not in (None, root) and el.name != "p":
+            continue
+        if el.name in ("h1",) and clean_line(el.get_text("")) == title:
+            continue
+        if "meta" in " ".join(el.get("class", [])):
+            continue
+        lines.extend(el.get_text("").split("\n"))
+    if not any(clean_line(s) for s in lines):
+        lines = root.get_text("\n").split("\n")
+    return _Raw(title, lines, meta)
+
+
+def _html_main(soup):  # noqa: ANN001, ANN202 - bs4 types
+    """The element holding the article: the marked content block with the most paragraph text."""
+    best, best_len = None, 0
+    for el in soup.find_all(["div", "article", "section", "td", "main"]):
+        attrs = " ".join([*el.get("class", []), el.get("id", "") or ""])
+        if el.name not in ("article", "main") and not _HTML_BODY_ATTR.search(attrs):
+            continue
+        n = sum(len(p.get_text(strip=True)) for p in el.find_all("p"))
+        if n > best_len:
+            best, best_len = el, n
+    return best if best is not None else (soup.body or soup)
+
+
+def _read_docx(data: bytes, path: str) -> _Raw:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    if not data.startswith(b"PK"):
+        raise UnreadableDocumentError(path, "not a .docx file (no Word zip container)")
+    try:
+        d = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UnreadableDocumentError(path, f"not a valid .docx file ({exc.__class__.__name__})") from None
+    except Exception as exc:  # python-docx/lxml raise many types on damaged parts
+        raise UnreadableDocumentError(path, f"damaged .docx file ({exc.__class__.__name__})") from None
+    title = ""
+    lines: list[str] = []
+    for block in d.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(block, d)
+            style = (para.style.name if para.style is not None else "") or ""
+            if not title and style.lower() == "title" and para.text.strip():
+                title = clean_line(para.text)
+                continue
+            lines.extend(para.text.split("\n"))
+        elif tag == "tbl":
+            for row in Table(block, d).rows:
+                cells = [clean_line(c.text) for c in row.cells]
+                lines.append(" ".join(dict.fromkeys(c for c in cells if c)))
+    return _Raw(title, lines, [])
+
+
+def _read_pdf(data: bytes, path: str) -> _Raw:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    if b"%PDF" not in data[:1024]:
+        raise UnreadableDocumentError(path, "not a PDF file (no %PDF header)")
+    # pypdf logs its own complaints about damaged files; they would reach the
+    # user's terminal as noise next to our one-line warning.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableDocumentError(path, "the PDF is password-protected")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = ""
+        if reader.metadata is not None and reader.metadata.title:
+            meta_title = clean_line(str(reader.metadata.title))
+    except UnreadableDocumentError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+        raise UnreadableDocumentError(path, f"damaged PDF ({exc.__class__.__name__})") from None
+    raw_lines = [clean_line(line) for page in pages for line in page.split("\n")]
+    raw_lines = [line for line in raw_lines if line and not is_boilerplate(line)]
+    if not raw_lines:
+        raise UnreadableDocumentError(path, "the PDF has no text layer (a scan?); run OCR on it first")
+    title = ""
+    if meta_title and raw_lines[0] == meta_title:
+        title = raw_lines.pop(0)
+    return _Raw(title, join_wrapped_lines(raw_lines), [])
+
+
+_TERMINAL = tuple("。！？；：!?;:”’」』）)】")
+_STRUCTURAL = re.compile(
+    rf"^(?:第[{_CN_DIGITS}\d]+[条章节编部分]|[（(][{_CN_DIGITS}\d]+[）)]|[{_CN_DIGITS}]+、|[0-9０-９]+[.．、](?![0-9０-９])|附件|附：)"
+)
+_OPENING_PUNCT = tuple("，。；：、！？,.;:!?）)》」』”’")
+
+
+def _display_width(line: str) -> float:
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in line)
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """Join lines a PDF layout wrapped mid-sentence (``予`` + ``以登记立案。``).
+
+    A line is a wrapped one when it fills the text width (within a character and
+    a half of the widest line) and does not end a sentence, or when the next
+    line starts with punctuation that cannot open a line.  A line that starts an
+    article, item or heading is never glued to the line before it.
+    """
+    if not lines:
+        return []
+    full = max(_display_width(line) for line in lines)
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1]
+        wrapped = _display_width(prev) >= full - 1.5 and not prev.endswith(_TERMINAL)
+        if line.startswith(_OPENING_PUNCT) or (wrapped and not _STRUCTURAL.match(line)):
+            out[-1] = prev + line
+        else:
+            out.append(line)
+    return out
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def _cn_int(s: str) -> int:
+    from .chunking import parse_number
+
+    return parse_number(s)
+
+
+def _parse_adoption(line: str) -> tuple[str, str, str] | None:
+    """(iso date, action, body) for lines like 2018年9月3日 最高人民法院审判委员会第1747次会议通过."""
+    m = _ADOPTION.match(line)
+    if not m or len(line) > 160:
+        return None
+    rest = m.group(4)
+    action = next((a for a in _ADOPTION_ACTIONS if a in rest[-12:] or rest.endswith(a)), "")
+    if not action and rest:
+        return None
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}", action or "施行", rest
+
+
+def _issuer_from(body: str) -> str:
+    body = re.sub(r"^由", "", body)
+    body = re.sub(rf"第[{_CN_DIGITS}\d]+届", "", body)
+    body = re.split(rf"第[{_CN_DIGITS}\d]+次|《|会议|公告|令", body)[0]
+    body = re.sub(r"(审判委员会|检察委员会|党组)$", "", body)
+    return body.strip()[:40]
+
+
+def _date_and_issuer(meta: Iterable[str], paragraphs: list[str], title: str) -> tuple[str, str]:
+    date = source = ""
+    adoptions: list[tuple[str, str, str]] = []
+    for line in meta:
+        if not date and (m := _PUBLISHED_AT.search(line)):
+            date = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+        if not source and (m := _SOURCE.search(line)):
+            source = m.group(1)
+        if parsed := _parse_adoption(line):
+            adoptions.append(parsed)
+    if not date and adoptions:
+        published = [a for a in adoptions if a[1] in ("公布", "发布", "印发")]
+        enacted = [a for a in adoptions if a[1] in ("通过", "修订", "修正", "批准")]
+        pick = published or enacted or adoptions
+        date = max(a[0] for a in pick)
+    if not source:
+        for a in sorted(adoptions, key=lambda a: a[0], reverse=True):
+            if a[1] in ("通过", "修订", "修正", "批准") and (issuer := _issuer_from(a[2])):
+                source = issuer
+                break
+    if not date:
+        # a signature date at the end: 2021年11月10日 / 二〇二一年十一月十日
+        for line in reversed(paragraphs[-4:]):
+            if m := re.match(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$", line):
+                date = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+                break
+            if m := _CN_DATE.match(line):
+                y = "".join(str("〇零一二三四五六七八九".find(c) % 10) if c in "〇零一二三四五六七八九" else "0" for c in m.group(1))
+                date = f"{y}-{_cn_int(m.group(2)):02d}-{_cn_int(m.group(3)):02d}"
+                break
+    if not source:
+        for body in ("最高人民法院、最高人民检察院", "最高人民法院", "最高人民检察院"):
+            if title.startswith(body):
+                source = body
+                break
+    return date, source
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def load_document(path: str | os.PathLike[str], doc_id: str | None = None) -> Document:
+    """Read one file into a :class:`Document`.
+
+    Raises :class:`UnreadableDocumentError` (with the reason) for a file that is
+    not a usable document.
+    """
+    p = Path(path)
+    shown = str(p)
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableDocumentError(shown, f"unsupported file type '{suffix or '(none)'}' (use {', '.join(SUPPORTED_SUFFIXES)})")
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UnreadableDocumentError(shown, f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
+        if size == 0:
+            raise UnreadableDocumentError(shown, "empty file")
+        data = p.read_bytes()
+    except UnreadableDocumentError:
+        raise
+    except IsADirectoryError:
+        raise UnreadableDocumentError(shown, "is a folder, not a file") from None
+    except OSError as exc:
+        raise UnreadableDocumentError(shown, f"cannot open it ({exc.strerror or exc.__class__.__name__})") from None
+    return parse_document(data, shown, suffix, doc_id or p.stem)
+
+
+def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document:
+    """Turn the bytes of a file of type ``suffix`` into a :class:`Document`."""
+    if not data.strip():
+        raise UnreadableDocumentError(path, "empty file")
+    warnings: list[str] = []
+    fmt = suffix.lstrip(".").lower()
+    if fmt in ("txt", "md", "markdown"):
+        raw = _read_text(data, path, markdown=fmt != "txt")
+        fmt = "md" if fmt == "markdown" else fmt
+        if not data[:4096].isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                warnings.append("not UTF-8: decoded by detection (GB18030/GBK)")
+    elif fmt in ("html", "htm"):
+        raw = _read_html(data, path)
+        fmt = "html"
+    elif fmt == "docx":
+        raw = _read_docx(data, path)
+    elif fmt == "pdf":
+        raw = _read_pdf(data, path)
+    else:  # pragma: no cover - load_document checks the suffix first
+        raise UnreadableDocumentError(path, f"unsupported file type '{suffix}'")
+
+    meta = list(raw.meta)
+    lines: list[str] = []
+    for line in raw.lines:
+        s = clean_line(line)
+        if not s:
+            continue
+        if is_boilerplate(s):
+            meta.append(s)
+            continue
+        lines.append(s)
+    title = clean_line(raw.title)
+    if not title and lines:
+        title = lines.pop(0)
+    if not title:
+        raise UnreadableDocumentError(path, "no text found")
+    # Adoption/effective-date lines right below the title are metadata, not body.
+    while lines and _parse_adoption(lines[0]) is not None and len(lines[0]) <= 120:
+        meta.append(lines.pop(0))
+    if not lines:
+        raise UnreadableDocumentError(path, "no body text after the title")
+    date, source = _date_and_issuer(meta, lines, title)
+    if not date:
+        warnings.append("no publication date found")
+    return Document(
+        doc_id=doc_id,
+        title=title,
+        source=source,
+        date=date,
+        path=path,
+        fmt=fmt,
+        content_hash=hashlib.sha256(data).hexdigest(),
+        paragraphs=tuple(lines),
+        warnings=tuple(warnings),
+    )
+
+
+def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str | None]]:
+    """Yield ``(path, problem)`` for every file under ``root``, in a stable order.
+
+    ``problem`` is ``None`` for a candidate document, or why the file is skipped
+    without reading it (a link out of the corpus folder, a hidden file…).
+    Symlinked folders are not followed, so a link loop cannot trap the walk.
+    """
+    base = Path(root)
+    if not base.is_dir():
+        raise BadInputError(f"corpus folder not found: {root} (give an existing folder with --corpus)")
+    real_root = base.resolve()
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        here = Path(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            if (here / d).is_symlink():
+                yield here / d, "a symlinked folder; not followed"
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            p = here / name
+            if name.startswith(".") or name.startswith("~$"):
+                continue  # editor, OS and lock files
+            if p.is_symlink():
+                try:
+                    target = p.resolve(strict=True)
+                except (OSError, RuntimeError):
+                    yield p, "a broken or looping symlink"
+                    continue
+                if not target.is_relative_to(real_root):
+                    yield p, "a symlink pointing outside the corpus folder"
+                    continue
+            yield p, None
+
+
+def load_corpus(root: str | os.PathLike[str]) -> CorpusLoad:
+    """Load every supported document under ``root`` (recursively).
+
+    Unusable files are skipped with a one-line warning naming the file and the
+    reason, and the rest is still loaded.  Two files with the same content, or
+    the same file stem (``doc_id``), keep only the first in path order.
+    """
+    docs: list[Document] = []
+    skipped: list[Skipped] = []
+    by_hash: dict[str, str] = {}
+    by_id: dict[str, str] = {}
+
+    def skip(path: str, reason: str) -> None:
+        skipped.append(Skipped(path, reason))
+        log.warning("skipped %s: %s", path, reason)
+
+    for path, problem in iter_corpus_files(root):
+        shown = str(path)
+        if problem:
+            skip(shown, problem)
+            continue
+        try:
+            doc = load_document(path)
+        except UnreadableDocumentError as exc:
+            skip(shown, exc.reason)
+            continue
+        if doc.content_hash in by_hash:
+            skip(shown, f"duplicate of {by_hash[doc.content_hash]}")
+            continue
+        if doc.doc_id in by_id:
+            skip(shown, f"doc_id '{doc.doc_id}' is already used by {by_id[doc.doc_id]}; rename one of them")
+            continue
+        by_hash[doc.content_hash] = shown
+        by_id[doc.doc_id] = shown
+        docs.append(doc)
+    return CorpusLoad(tuple(docs), tuple(skipped))
