@@ -1,0 +1,115 @@
+"""Understanding a question: validation, normalisation and colloquial → legal expansion.
+
+People ask in everyday words (打官司, 拿不到钱, 领导打招呼); documents say 诉讼,
+执行难, 干预司法.  A maintained thesaurus (``data/thesaurus.tsv``) maps the
+first to the second.  Expansions are added to the lexical query with a lower
+weight and appended to the embedded query text, so the original words always
+dominate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from .chunking import parse_number
+from .errors import BadInputError
+from .segmentation import DATA_DIR, Segmenter, normalise
+
+THESAURUS = DATA_DIR / "thesaurus.tsv"
+#: longer questions are cut here: the encoder reads 512 tokens, and no real question is longer
+MAX_QUERY_CHARS = 256
+_ARTICLE_REF = re.compile(r"第\s*([0-9〇零一二三四五六七八九十百千两]{1,6})\s*条")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated, normalised question and what was derived from it."""
+
+    raw: str
+    #: normalised text (NFKC, simplified, single spaces), at most MAX_QUERY_CHARS
+    text: str
+    #: lexical tokens of the question itself
+    tokens: tuple[str, ...]
+    #: legal terms the thesaurus adds for everyday words in the question
+    expansions: tuple[str, ...]
+    #: lexical tokens of the expansions not already in ``tokens``
+    expansion_tokens: tuple[str, ...]
+    #: an article the question names (法官法第三十六条 → 36)
+    article: int | None
+    truncated: bool = False
+
+    @property
+    def dense_text(self) -> str:
+        """What is embedded: the question, then the legal terms it implies."""
+        return self.text if not self.expansions else f"{self.text} {' '.join(self.expansions)}"
+
+
+class Thesaurus:
+    """Everyday phrase → legal terms, read from a two-column TSV."""
+
+    def __init__(self, path: Path = THESAURUS) -> None:
+        self.path = path
+        self.entries: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            left, _, right = line.partition("\t")
+            phrases = tuple(normalise(p.strip()) for p in left.split("|") if p.strip())
+            terms = tuple(t for t in right.split() if t)
+            if phrases and terms:
+                self.entries.append((phrases, terms))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+
+    def expand(self, text: str) -> list[str]:
+        """Legal terms for the everyday phrases found in ``text`` (normalised), in order, once each."""
+        out: dict[str, None] = {}
+        for phrases, terms in self.entries:
+            if any(p in text for p in phrases):
+                for t in terms:
+                    out.setdefault(t, None)
+        return list(out)
+
+
+def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> Query:
+    """Validate and analyse a question.
+
+    Raises :class:`BadInputError` for an empty or whitespace-only question.
+    """
+    if raw is None or not str(raw).strip():
+        raise BadInputError("empty query: type a question or some key words")
+    text = " ".join(normalise(str(raw)).split())
+    if not text:
+        raise BadInputError("empty query: type a question or some key words")
+    truncated = len(text) > MAX_QUERY_CHARS
+    text = text[:MAX_QUERY_CHARS]
+    tokens = segmenter.tokens(text)
+    expansions = thesaurus.expand(text) if thesaurus is not None else []
+    seen = set(tokens)
+    extra: list[str] = []
+    for term in expansions:
+        for tok in segmenter.tokens(term):
+            if tok not in seen:
+                seen.add(tok)
+                extra.append(tok)
+    article = None
+    if m := _ARTICLE_REF.search(text):
+        try:
+            article = parse_number(m.group(1))
+        except ValueError:
+            article = None
+    return Query(
+        raw=str(raw),
+        text=text,
+        tokens=tuple(tokens),
+        expansions=tuple(e for e in expansions if e not in text),
+        expansion_tokens=tuple(extra),
+        article=article,
+        truncated=truncated,
+    )
