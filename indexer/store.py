@@ -1,0 +1,401 @@
+"""The index on disk: versioned, atomic, verified.
+
+Layout of an index folder (``embeddings/`` by default)::
+
+    CURRENT                  name of the live version, replaced atomically
+    v-<time>-<id>/           one complete index version
+        manifest.json        encoder, dimension, dictionary, documents and their
+                             content hashes, file sizes and SHA-256 sums
+        chunks.jsonl         chunk metadata, one JSON object a line
+        tokens.jsonl         BM25 tokens of each chunk (reused by later builds)
+        units.npy            every embedded text's vector (float16)
+        unit_keys.npy        SHA-1 of each embedded text (the embedding cache key)
+        chunk_units.npz      which units belong to each chunk (sentences, title)
+        dense.faiss          FAISS index of the measure vectors
+        sentences.faiss      FAISS index of the sentence vectors (small collections)
+        bm25/                bm25s index of the measures' words
+        bm25_title/          … of the measure titles
+        bm25_bigram/         … of the measures' character pairs
+    .tmp-*/                  a build in progress (cleaned by the next build)
+    .lock                    held while a build writes
+
+A build writes a new version into a temporary folder, fsyncs it, renames it to
+``v-…`` and only then points ``CURRENT`` at it, so a crash at any moment leaves
+the previous index intact and loadable.  Readers resolve ``CURRENT`` once and
+read one version.  The previous version is kept for readers still loading it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bm25 import BM25Index
+from .dense import DenseIndex
+from .errors import IndexDamagedError, IndexerError, IndexMismatchError, IndexMissingError
+from .schema import Chunk
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+#: files whose SHA-256 is checked on every load; larger ones are checked by size
+#: (hashing a multi-GB vector file would add seconds to every start)
+VERIFY_HASH_MAX_BYTES = 256 * 1024 * 1024
+
+REBUILD_HINT = "rebuild it: python -m indexer build --corpus CORPUS_DIR --index {index}"
+
+
+@dataclass(frozen=True)
+class IndexData:
+    """One loaded, verified index version (immutable once loaded)."""
+
+    path: Path
+    version: str
+    manifest: dict[str, Any]
+    chunks: tuple[Chunk, ...]
+    dense: DenseIndex
+    #: sentence vectors' index, or None for very large collections
+    sentence_index: DenseIndex | None
+    bm25: BM25Index
+    bm25_title: BM25Index
+    bm25_bigram: BM25Index
+    #: vectors of every embedded text, float16 [n_units, dim]
+    units: np.ndarray
+    #: sentence unit ids of chunk i are sentence_units[sentence_offsets[i]:sentence_offsets[i+1]]
+    sentence_units: np.ndarray
+    sentence_offsets: np.ndarray
+    #: unit id of chunk i's title, -1 where the title is only a label (第三条)
+    title_units: np.ndarray
+    #: index of the document of each chunk in ``doc_ids``
+    chunk_doc: np.ndarray
+    doc_ids: tuple[str, ...]
+    #: unit id of each document's title, aligned with ``doc_ids``
+    doc_title_units: np.ndarray
+
+    @property
+    def model_id(self) -> str:
+        return str(self.manifest["encoder"]["model_id"])
+
+    @property
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.manifest["documents"]
+
+    def nbytes(self) -> int:
+        """Approximate memory held by the loaded arrays."""
+        dense = sum(d.nbytes for d in (self.dense, self.sentence_index) if d is not None)
+        arrays = (
+            self.units.nbytes + self.sentence_units.nbytes + self.sentence_offsets.nbytes + self.title_units.nbytes + self.chunk_doc.nbytes
+        )
+        return int(dense + arrays + self.bm25.nbytes + self.bm25_title.nbytes + self.bm25_bigram.nbytes)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            with p.open("rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_version(index_dir: Path) -> str | None:
+    """Name of the live version folder, or None when there is no index."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexDamagedError(f"cannot read {index_dir / CURRENT} ({exc.strerror}); " + REBUILD_HINT.format(index=index_dir)) from None
+    if not name.startswith("v-") or "/" in name or name.startswith("v-.."):
+        raise IndexDamagedError(f"{index_dir / CURRENT} is damaged; " + REBUILD_HINT.format(index=index_dir))
+    return name
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
+    """Hold the index folder's build lock (one writer at a time)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise IndexerError(f"another build is writing {index_dir}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def clean_leftovers(index_dir: Path, keep: int = 2) -> list[str]:
+    """Remove temporary folders of interrupted builds and versions older than the last ``keep``.
+
+    Call it with the build lock held.
+    """
+    removed = []
+    live = current_version(index_dir)
+    for p in index_dir.glob(".tmp-*"):
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p.name)
+    with contextlib.suppress(FileNotFoundError):
+        (index_dir / f"{CURRENT}.tmp").unlink()
+    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir()), key=lambda p: p.name)
+    stale = [p for p in versions if p.name != live][: max(0, len(versions) - keep)]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p.name)
+    return removed
+
+
+class IndexWriter:
+    """Writes one new index version into a temporary folder, then publishes it atomically."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self.version = f"v-{stamp}-{uuid.uuid4().hex[:8]}"
+        self.tmp = index_dir / f".tmp-{self.version}"
+        self.tmp.mkdir(parents=True)
+
+    def write(
+        self,
+        manifest: dict[str, Any],
+        chunks: list[Chunk],
+        tokens: list[list[str]],
+        units: np.ndarray,
+        unit_keys: np.ndarray,
+        sentence_units: np.ndarray,
+        sentence_offsets: np.ndarray,
+        title_units: np.ndarray,
+        dense: DenseIndex,
+        sentence_index: DenseIndex | None,
+        bm25: BM25Index,
+        bm25_title: BM25Index,
+        bm25_bigram: BM25Index,
+    ) -> None:
+        t = self.tmp
+        with (t / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+            for c in chunks:
+                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+        with (t / "tokens.jsonl").open("w", encoding="utf-8") as fh:
+            for toks in tokens:
+                fh.write(json.dumps(toks, ensure_ascii=False) + "\n")
+        np.save(t / "units.npy", units.astype(np.float16))
+        np.save(t / "unit_keys.npy", unit_keys)
+        np.savez(t / "chunk_units.npz", sentence_units=sentence_units, sentence_offsets=sentence_offsets, title_units=title_units)
+        dense.save(t / "dense.faiss")
+        if sentence_index is not None:
+            sentence_index.save(t / "sentences.faiss")
+        for name, bm in (("bm25", bm25), ("bm25_title", bm25_title), ("bm25_bigram", bm25_bigram)):
+            (t / name).mkdir()
+            bm.save(t / name)
+        files = {}
+        for p in sorted(t.rglob("*")):
+            if p.is_file():
+                files[str(p.relative_to(t))] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+        manifest = {**manifest, "format_version": FORMAT_VERSION, "version": self.version, "files": files}
+        (t / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def publish(self) -> str:
+        """Make the written version the live one; returns its name."""
+        _fsync_tree(self.tmp)
+        final = self.index_dir / self.version
+        self.tmp.rename(final)
+        pointer = self.index_dir / f"{CURRENT}.tmp"
+        with pointer.open("w", encoding="utf-8") as fh:
+            fh.write(self.version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        pointer.replace(self.index_dir / CURRENT)
+        fd = os.open(self.index_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return self.version
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path, version: str | None = None) -> dict[str, Any]:
+    """The manifest of the live (or given) version, checked for format."""
+    version = version or current_version(index_dir)
+    if version is None:
+        raise IndexMissingError(f"no index in {index_dir}; build one: python -m indexer build --corpus CORPUS_DIR --index {index_dir}")
+    path = index_dir / version / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexDamagedError(
+            f"index {index_dir} has no manifest ({path.name} missing); " + REBUILD_HINT.format(index=index_dir)
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise IndexDamagedError(f"index manifest {path} is damaged; " + REBUILD_HINT.format(index=index_dir)) from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index {index_dir} has format {manifest.get('format_version') if isinstance(manifest, dict) else '?'}, "
+            f"this version reads format {FORMAT_VERSION}; " + REBUILD_HINT.format(index=index_dir)
+        )
+    for key in ("encoder", "segmenter", "documents", "files", "counts"):
+        if key not in manifest:
+            raise IndexDamagedError(f"index manifest {path} lacks '{key}'; " + REBUILD_HINT.format(index=index_dir))
+    return manifest
+
+
+def verify_files(index_dir: Path, version: str, manifest: dict[str, Any]) -> None:
+    """Check every file the manifest lists: present, same size, same SHA-256 (small files)."""
+    root = index_dir / version
+    for name, meta in manifest["files"].items():
+        p = root / name
+        try:
+            size = p.stat().st_size
+        except FileNotFoundError:
+            raise IndexDamagedError(f"index file {name} is missing from {root}; " + REBUILD_HINT.format(index=index_dir)) from None
+        if size != meta["size"]:
+            raise IndexDamagedError(
+                f"index file {name} is damaged ({size} bytes, expected {meta['size']}); " + REBUILD_HINT.format(index=index_dir)
+            )
+        if size <= VERIFY_HASH_MAX_BYTES and _sha256(p) != meta["sha256"]:
+            raise IndexDamagedError(f"index file {name} is damaged (checksum differs); " + REBUILD_HINT.format(index=index_dir))
+
+
+def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None, segmenter_fingerprint: str | None = None) -> IndexData:
+    """Load and verify the live index version.
+
+    ``model_id`` / ``segmenter_fingerprint``, when given, must match what the
+    index was built with; otherwise :class:`IndexMismatchError` says to rebuild.
+    Damaged or missing files raise :class:`IndexDamagedError`.
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir():
+        raise IndexMissingError(f"no index folder {index_dir}; build one: python -m indexer build --corpus CORPUS_DIR --index {index_dir}")
+    version = current_version(index_dir)
+    manifest = read_manifest(index_dir, version)
+    assert version is not None
+    built_with = manifest["encoder"].get("model_id")
+    if model_id is not None and built_with != model_id:
+        raise IndexMismatchError(
+            f"index {index_dir} was built with encoder '{built_with}', not '{model_id}'; "
+            f"search with --model {built_with}, or rebuild it with --model {model_id}"
+        )
+    if segmenter_fingerprint is not None and manifest["segmenter"].get("fingerprint") != segmenter_fingerprint:
+        raise IndexMismatchError(f"index {index_dir} was built with another word dictionary; " + REBUILD_HINT.format(index=index_dir))
+    verify_files(index_dir, version, manifest)
+    root = index_dir / version
+    try:
+        chunks = tuple(Chunk.from_dict(json.loads(line)) for line in (root / "chunks.jsonl").read_text(encoding="utf-8").splitlines())
+        units = np.load(root / "units.npy", mmap_mode="r")
+        cu = np.load(root / "chunk_units.npz")
+        sentence_units, sentence_offsets, title_units = cu["sentence_units"], cu["sentence_offsets"], cu["title_units"]
+        dense = DenseIndex.load(root / "dense.faiss")
+        sentence_index = DenseIndex.load(root / "sentences.faiss") if (root / "sentences.faiss").exists() else None
+        bm25 = BM25Index.load(root / "bm25")
+        bm25_title = BM25Index.load(root / "bm25_title")
+        bm25_bigram = BM25Index.load(root / "bm25_bigram")
+    except IndexerError:
+        raise
+    except Exception as exc:  # any parse failure of a file that passed the size check
+        raise IndexDamagedError(
+            f"index {root} cannot be read ({exc.__class__.__name__}); " + REBUILD_HINT.format(index=index_dir)
+        ) from None
+    n = len(chunks)
+    dim = int(manifest["encoder"]["dim"])
+    if (
+        dense.ntotal != n
+        or bm25.n_docs != n
+        or bm25_title.n_docs != n
+        or bm25_bigram.n_docs != n
+        or (sentence_index is not None and sentence_index.ntotal != len(sentence_units))
+        or (len(sentence_units) and int(sentence_units.max()) >= len(units))
+        or len(title_units) != n
+        or len(sentence_offsets) != n + 1
+        or units.ndim != 2
+        or units.shape[1] != dim
+        or dense.dim != dim
+        or manifest["counts"].get("chunks") != n
+    ):
+        raise IndexDamagedError(
+            f"index {root} is inconsistent (parts disagree on the number of chunks); " + REBUILD_HINT.format(index=index_dir)
+        )
+    doc_ids = tuple(manifest["documents"])
+    pos = {d: i for i, d in enumerate(doc_ids)}
+    try:
+        chunk_doc = np.array([pos[c.doc_id] for c in chunks], dtype=np.int32)
+        doc_title_units = np.array([int(manifest["doc_title_units"][d]) for d in doc_ids], dtype=np.int64)
+    except (KeyError, TypeError, ValueError):
+        raise IndexDamagedError(f"index {root} has chunks of an unlisted document; " + REBUILD_HINT.format(index=index_dir)) from None
+    return IndexData(
+        path=index_dir,
+        version=version,
+        manifest=manifest,
+        chunks=chunks,
+        dense=dense,
+        sentence_index=sentence_index,
+        bm25=bm25,
+        bm25_title=bm25_title,
+        bm25_bigram=bm25_bigram,
+        units=units,
+        sentence_units=sentence_units,
+        sentence_offsets=sentence_offsets,
+        title_units=title_units,
+        chunk_doc=chunk_doc,
+        doc_ids=doc_ids,
+        doc_title_units=doc_title_units,
+    )
+
+
+def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes, np.ndarray], dict[str, list[str]]]:
+    """Embeddings (by text key) and BM25 tokens (by chunk fingerprint) of the live index, for reuse.
+
+    Returns empty maps when there is no usable previous index: a build then
+    simply embeds everything.
+    """
+    try:
+        version = current_version(index_dir)
+        if version is None:
+            return {}, {}
+        manifest = read_manifest(index_dir, version)
+        if manifest["encoder"].get("model_id") != model_id or int(manifest["encoder"].get("dim", -1)) != dim:
+            return {}, {}
+        verify_files(index_dir, version, manifest)
+        root = index_dir / version
+        keys = np.load(root / "unit_keys.npy")
+        units = np.load(root / "units.npy")
+        vectors = {bytes(k): units[i] for i, k in enumerate(keys)}
+        tokens: dict[str, list[str]] = {}
+        if manifest["segmenter"].get("fingerprint"):
+            fps = manifest.get("chunk_fingerprints", [])
+            with (root / "tokens.jsonl").open(encoding="utf-8") as fh:
+                for fp, line in zip(fps, fh, strict=False):
+                    tokens[fp] = json.loads(line)
+            tokens = {f"{manifest['segmenter']['fingerprint']}:{k}": v for k, v in tokens.items()}
+        return vectors, tokens
+    except (IndexerError, OSError, ValueError, KeyError) as exc:
+        log.warning("previous index in %s not reused (%s); embedding everything", index_dir, exc)
+        return {}, {}
