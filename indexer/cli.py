@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .chunking import segment_document
+from .encoders import DEFAULT_MODEL
 from .errors import BadInputError, IndexerError
 from .loading import SUPPORTED_SUFFIXES, load_corpus, load_document
 
@@ -57,6 +58,152 @@ def cmd_chunks(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- build
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .build import build_index
+
+    report = build_index(args.corpus, args.index, model=args.model, progress=not args.quiet, force=args.force)
+    if args.json:
+        _dump(report.to_dict())
+        return 0
+    if report.up_to_date:
+        print(f"index {report.index_dir} is up to date ({report.documents} documents, {report.chunks} measures)")
+    else:
+        changes = ", ".join(
+            f"{len(v)} {k}" for k, v in (("added", report.added), ("changed", report.changed), ("removed", report.removed)) if v
+        )
+        print(
+            f"built {report.index_dir} ({report.version}): {report.documents} documents, {report.chunks} measures"
+            f"{'; ' + changes if changes else ''}; embedded {report.texts_embedded} texts ({report.tokens_embedded} tokens), "
+            f"reused {report.texts_reused}; {report.seconds:.1f} s"
+        )
+    for s in report.skipped:
+        print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- search / ask
+
+
+def _searcher(args: argparse.Namespace):  # noqa: ANN202
+    from .search import Searcher
+
+    return Searcher.open(args.index, model=args.model)
+
+
+def _filters(args: argparse.Namespace):  # noqa: ANN202
+    from .search import Filters
+
+    return Filters.make(doc_ids=args.doc or (), years=args.year or ())
+
+
+def _read_queries(path: str) -> list[str]:
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BadInputError(f"no such queries file: {path}") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise BadInputError(f"cannot read queries file {path}: {exc.__class__.__name__} (one UTF-8 query a line)") from None
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _print_hits(hits: Sequence[Any]) -> None:
+    for h in hits:
+        c = h.chunk
+        print(f"{h.rank:>2}. [{h.score:7.3f}] {c.citation}")
+        print(f"    {c.measure_title}")
+        print(f"    {c.body[:120]}{'…' if len(c.body) > 120 else ''}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if (args.query is None) == (args.queries is None):
+        raise BadInputError("give either a QUERY or --queries FILE")
+    queries = [args.query] if args.query is not None else _read_queries(args.queries)
+    if args.query is not None and not args.query.strip():
+        raise BadInputError("empty query: type a question or some key words")
+    searcher = _searcher(args)
+    filters = _filters(args)
+    for q in queries:
+        result = searcher.search(q, top_k=args.top_k, mode=args.mode, filters=filters or None)
+        if args.json:
+            _dump(result.to_dict())
+        else:
+            print(f"{q}  ({result.latency_ms:.1f} ms, {args.mode})")
+            _print_hits(result.hits)
+            if not result.hits:
+                print("    未找到相关条款 (nothing relevant found)")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import answer
+
+    if not args.question.strip():
+        raise BadInputError("empty question: type a question or some key words")
+    searcher = _searcher(args)
+    result = answer(searcher, args.question, top_k=args.top_k, filters=_filters(args) or None)
+    if args.json:
+        _dump(result.to_dict())
+        return 0
+    if not result.found:
+        print("未找到相关条款 (nothing relevant found)")
+    for s in result.sentences:
+        print(f"{s.sentence}\n  ——{s.citation}")
+    if result.hits:
+        print("\n相关条款:")
+        _print_hits(result.hits)
+    return 0
+
+
+# --------------------------------------------------------------------------- eval / train
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, evaluate_answers, format_table, load_questions
+
+    questions = load_questions(args.queries)
+    if not questions:
+        raise BadInputError(f"no questions in {args.queries}")
+    searcher = _searcher(args)
+    modes = args.modes.split(",") if args.modes else ["bm25", "dense", "hybrid"]
+    unknown = [m for m in modes if m not in ("bm25", "dense", "hybrid")]
+    if unknown:
+        raise BadInputError(f"unknown mode {unknown[0]!r} in --modes (use bm25, dense, hybrid)")
+    results = evaluate(searcher, questions, modes=modes) if any(q.relevant for q in questions) else {}
+    answers = evaluate_answers(searcher, questions) if args.answers or not results else None
+    if args.json:
+        _dump({"queries": args.queries, "index": args.index, "encoder": searcher.encoder.model_id, "rankings": results, "answers": answers})
+        return 0
+    print(f"{args.queries}  (index {args.index}, encoder {searcher.encoder.model_id}, {searcher.n} measures)")
+    if results:
+        print(format_table(results))
+    if answers:
+        print(
+            f"answers: found {answers['found_when_answerable']:.3f} of {answers['answerable']} answerable "
+            f"(cited {answers['cited_when_found']:.3f}); not found {answers['not_found_when_unanswerable']:.3f} "
+            f"of {answers['unanswerable']} unanswerable"
+        )
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .evaluation import load_questions
+    from .fusion import RANKER_PATH
+    from .training import train
+
+    questions = load_questions(args.queries)
+    unanswerable = [q for q in (load_questions(args.unanswerable) if args.unanswerable else []) if not q.relevant]
+    searcher = _searcher(args)
+    out = Path(args.out) if args.out else RANKER_PATH
+    ranker, calibrator = train(searcher, [q for q in questions if q.relevant], unanswerable, out=out)
+    print(f"wrote {out}: ranker over {len(ranker.features)} features from {ranker.info['questions']} questions", end="")
+    print(f"; calibrator threshold {calibrator.threshold:.2f}" if calibrator else "")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -69,6 +216,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help=f"a document ({', '.join(SUPPORTED_SUFFIXES)}) or a folder of them")
     p.add_argument("--json", action="store_true", help="print JSON: one object per document")
     p.set_defaults(func=cmd_chunks)
+
+    def index_args(p: argparse.ArgumentParser, model_help: str) -> None:
+        p.add_argument("--index", default="embeddings", metavar="DIR", help="index folder (default: embeddings)")
+        p.add_argument("--model", default=None, metavar="MODEL", help=model_help)
+
+    p = sub.add_parser("build", help="build or update the index of a corpus folder")
+    p.add_argument("--corpus", default="corpus", metavar="DIR", help="folder of documents (default: corpus)")
+    index_args(p, f"encoder: {DEFAULT_MODEL} (bundled, default) or st:NAME (a local sentence-transformers model)")
+    p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.set_defaults(func=cmd_build)
+
+    from .search import MAX_TOP_K, MODES
+
+    def search_args(p: argparse.ArgumentParser) -> None:
+        index_args(p, "encoder (default: the one the index was built with)")
+        p.add_argument("--top-k", type=int, default=10, metavar="K", help=f"number of results, 1–{MAX_TOP_K} (default 10)")
+        p.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
+        p.add_argument("--year", action="append", type=int, metavar="YEAR", help="only documents of this year (repeatable)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("search", help="ranked, cited measures for a query")
+    p.add_argument("query", nargs="?", help="the query")
+    p.add_argument("--queries", metavar="FILE", help="one query a line; prints JSON Lines, the index loaded once")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="ranking (default hybrid)")
+    search_args(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="an extractive, cited answer to a question")
+    p.add_argument("question")
+    search_args(p)
+    p.set_defaults(func=cmd_ask, top_k=5)
+
+    p = sub.add_parser("eval", help="Recall@1/5, MRR@10, nDCG@10 of bm25, dense and hybrid on labelled questions")
+    p.add_argument("--queries", required=True, metavar="FILE", help="TSV with columns query and relevant (doc_id#measure_no,…)")
+    index_args(p, "encoder (default: the one the index was built with)")
+    p.add_argument("--modes", default=None, help="comma-separated subset of bm25,dense,hybrid")
+    p.add_argument("--answers", action="store_true", help="also score the found/not-found decision")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train the fusion ranker and the found/not-found calibrator")
+    p.add_argument("--queries", required=True, metavar="FILE", help="answerable training questions (TSV)")
+    p.add_argument("--unanswerable", metavar="FILE", help="unanswerable training questions (TSV, empty relevant)")
+    p.add_argument("--out", metavar="FILE", help="where to write the models (default: the package's data/ranker.json)")
+    index_args(p, "encoder (default: the one the index was built with)")
+    p.set_defaults(func=cmd_train)
     return parser
 
 

@@ -1,0 +1,71 @@
+"""Extractive answers: the sentences that answer a question, each with its citation.
+
+Nothing is generated.  The answer quotes sentences of the retrieved measures
+only, exactly as printed, each followed by the citation of its measure.  When
+the calibrated evidence says nothing in the corpus is relevant, ``found`` is
+false and no sentence is quoted: "未找到相关条款" is then the honest answer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fusion import Calibrator
+from .schema import Answer, AnswerSentence
+from .search import CALIBRATION_FEATURES, Filters, Searcher, SearchResult
+
+#: at most this many sentences are quoted
+MAX_SENTENCES = 3
+#: a lower-ranked measure contributes a sentence only if it is nearly as relevant as the first
+SECOND_HIT_RELEVANCE = 0.6
+
+
+def decide(calibrator: Calibrator | None, result: SearchResult) -> tuple[bool, float]:
+    """(found, confidence) for a search result."""
+    if not result.hits or not result.evidence:
+        return False, 0.0
+    if calibrator is None:
+        # untrained fallback: most of the question's words in the top measure
+        conf = float(result.evidence.get("top_coverage_x", 0.0))
+        return conf >= 0.5, conf
+    x = np.array([result.evidence[f] for f in calibrator.features], dtype=float)
+    p = calibrator.probability(x)
+    return p >= calibrator.threshold, p
+
+
+def compose(result: SearchResult, found: bool, confidence: float, max_sentences: int = MAX_SENTENCES) -> Answer:
+    """Pick the quoted sentences from a search result."""
+    if not found:
+        return Answer(result.query.raw, False, (), result.hits, confidence)
+    picked: list[AnswerSentence] = []
+    seen: set[str] = set()
+    for hit, scores in zip(result.hits, result.sentence_scores, strict=False):
+        if not scores:
+            continue
+        if hit.rank > 1 and hit.signals.get("relevance", 0.0) < SECOND_HIT_RELEVANCE:
+            break
+        best = scores[0][1]
+        # the first measure may give two sentences when the second is nearly as good
+        take = [scores[0]] + ([scores[1]] if hit.rank == 1 and len(scores) > 1 and scores[1][1] >= best - 0.05 else [])
+        for pos, score in sorted(take):
+            sentence = hit.chunk.sentences[pos].strip()
+            if sentence in seen:
+                continue
+            seen.add(sentence)
+            picked.append(AnswerSentence(sentence, hit.chunk.citation, hit.chunk.chunk_id, score))
+            if len(picked) >= max_sentences:
+                return Answer(result.query.raw, True, tuple(picked), result.hits, confidence)
+    return Answer(result.query.raw, True, tuple(picked), result.hits, confidence)
+
+
+def answer(searcher: Searcher, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
+    """Answer ``question`` from the index: cited sentences plus the ranked measures."""
+    result = searcher.search(question, top_k=max(top_k, 3), filters=filters)
+    found, confidence = decide(searcher.calibrator, result)
+    ans = compose(result, found, confidence)
+    if len(ans.hits) > top_k:
+        ans = Answer(ans.question, ans.found, ans.sentences, ans.hits[:top_k], ans.confidence)
+    return ans
+
+
+__all__ = ["CALIBRATION_FEATURES", "answer", "compose", "decide"]

@@ -1,0 +1,491 @@
+"""Hybrid retrieval: lexical and dense candidates, features, learned fusion, ranked hits.
+
+A search runs in three steps:
+
+1. **Candidates** — the best chunks by BM25, by measure vector (FAISS) and by
+   sentence vector, within the filters.
+2. **Features** for each candidate — BM25 of words (question words weigh 1,
+   thesaurus expansions 0.5), of character pairs and of the measure title;
+   the share of the question's words the measure contains; the cosine of its
+   best sentence, of the measure and of its title; how well its document
+   (title and best measure) matches; and its rank under each signal.
+3. **Fusion** — a linear model trained listwise on labelled questions
+   (:mod:`indexer.fusion`) scores the candidates; ties break by position.
+
+``mode="bm25"`` and ``mode="dense"`` rank by one side only, for comparison.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bm25 import BM25Index
+from .build import char_bigrams, embedded_sentences
+from .encoders import Encoder, get_encoder
+from .errors import BadInputError
+from .fusion import Calibrator, LinearRanker, load_models, ranks, rrf, stable_order
+from .query import Query, Thesaurus, parse_query
+from .schema import Hit
+from .segmentation import Segmenter, default_segmenter, normalise
+from .store import IndexData, load_index
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "bm25", "dense")
+FEATURES = (
+    "bm25",
+    "bm25_bigram",
+    "coverage",
+    "coverage_x",
+    "sentence",
+    "measure",
+    "title",
+    "has_title",
+    "title_bm25",
+    "doc_title_bm25",
+    "doc_title",
+    "doc_bm25",
+    "rank_bm25",
+    "rank_sentence",
+    "rank_measure",
+)
+#: query-level evidence the found/not-found calibrator reads
+CALIBRATION_FEATURES = (
+    "top_score",
+    "margin",
+    "top_sentence",
+    "top_coverage",
+    "top_coverage_x",
+    "known_share",
+    "top_bm25_per_token",
+    "sentence_z",
+    "background",
+)
+#: sentences sampled to measure how similar a query is to the corpus in general
+BACKGROUND_SAMPLE = 512
+EXPANSION_WEIGHT = 0.5
+#: candidates taken from each retriever
+POOL = 100
+MAX_TOP_K = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict results by document, publication year, issuer or section (empty = no restriction)."""
+
+    doc_ids: frozenset[str] = frozenset()
+    years: frozenset[int] = frozenset()
+    sources: frozenset[str] = frozenset()
+    sections: frozenset[str] = frozenset()
+
+    @classmethod
+    def make(
+        cls,
+        doc_ids: Iterable[str] = (),
+        years: Iterable[int] = (),
+        sources: Iterable[str] = (),
+        sections: Iterable[str] = (),
+    ) -> Filters:
+        return cls(frozenset(doc_ids), frozenset(int(y) for y in years), frozenset(sources), frozenset(sections))
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.years or self.sources or self.sections)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked hits for one query, with timing and the evidence the answer step needs."""
+
+    query: Query
+    hits: tuple[Hit, ...]
+    latency_ms: float
+    mode: str
+    index_version: str
+    #: query-level evidence (CALIBRATION_FEATURES) for the found/not-found decision
+    evidence: dict[str, float] = field(default_factory=dict)
+    #: per hit: [(sentence index, score)] best first, for answers and highlighting
+    sentence_scores: tuple[tuple[tuple[int, float], ...], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query.raw, "latency_ms": round(self.latency_ms, 3), "hits": [h.to_dict() for h in self.hits]}
+
+
+class Searcher:
+    """Searches one loaded index.  Thread-safe; load once and share."""
+
+    def __init__(
+        self,
+        data: IndexData,
+        encoder: Encoder,
+        segmenter: Segmenter | None = None,
+        thesaurus: Thesaurus | None = None,
+        ranker: LinearRanker | None = None,
+        calibrator: Calibrator | None = None,
+    ) -> None:
+        if encoder.model_id != data.model_id:
+            from .errors import IndexMismatchError
+
+            raise IndexMismatchError(
+                f"index was built with encoder '{data.model_id}', not '{encoder.model_id}'; rebuild it or use its encoder"
+            )
+        self.data = data
+        self.encoder = encoder
+        self.segmenter = segmenter or default_segmenter()
+        self.thesaurus = thesaurus if thesaurus is not None else Thesaurus()
+        if ranker is None and calibrator is None:
+            ranker, calibrator = load_models()
+        if ranker is not None and tuple(ranker.features) != FEATURES:
+            log.warning("ranker features %s do not match %s; using rank fusion", ranker.features, FEATURES)
+            ranker = None
+        self.ranker = ranker
+        self.calibrator = calibrator
+        chunks = data.chunks
+        self.n = len(chunks)
+        # chunks are stored document by document: the first row of each document
+        self._doc_starts = np.flatnonzero(np.r_[True, data.chunk_doc[1:] != data.chunk_doc[:-1]]) if self.n else np.zeros(0, int)
+        self._doc_of_start = data.chunk_doc[self._doc_starts] if self.n else np.zeros(0, int)
+        docs = data.documents
+        self._doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d]["title"]) for d in data.doc_ids]) if data.doc_ids else None
+        self._doc_title_vecs = np.asarray(data.units[data.doc_title_units], dtype=np.float32) if len(data.doc_title_units) else None
+        years = [_year(docs[d].get("date", "")) for d in data.doc_ids]
+        self._chunk_year = np.array([years[i] or 0 for i in data.chunk_doc], dtype=np.int32)
+        self._chunk_source = np.array([docs[data.doc_ids[i]].get("source", "") for i in data.chunk_doc], dtype=object)
+        self._chunk_section = np.array([c.section for c in chunks], dtype=object)
+        self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
+        self._measure = _flat_matrix(data.dense) if data.dense.kind == "flat" else None
+        # e5 puts every pair of Chinese texts at a high cosine; a sentence is a real match
+        # only if it stands out from the query's similarity to sentences in general
+        n_sent = len(data.sentence_units)
+        picks = np.unique(np.linspace(0, n_sent - 1, min(n_sent, BACKGROUND_SAMPLE)).astype(np.int64)) if n_sent else np.zeros(0, np.int64)
+        self._background = np.asarray(data.units[data.sentence_units[picks]], dtype=np.float32) if n_sent else None
+        self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._qlock = threading.Lock()
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, index_dir: str | Path, model: str | None = None) -> Searcher:
+        """Load the index in ``index_dir`` with the encoder it was built with.
+
+        ``model``, when given, must be that encoder; a different one raises
+        :class:`IndexMismatchError` (an index cannot be searched with vectors of
+        another model).
+        """
+        from .store import read_manifest
+
+        manifest = read_manifest(Path(index_dir))
+        spec = model or manifest["encoder"].get("spec") or manifest["encoder"]["model_id"]
+        encoder = get_encoder(spec)
+        data = load_index(index_dir, model_id=encoder.model_id, segmenter_fingerprint=default_segmenter().fingerprint)
+        return cls(data, encoder)
+
+    @property
+    def version(self) -> str:
+        return self.data.version
+
+    # ------------------------------------------------------------------ public
+
+    def parse(self, query: str | Query) -> Query:
+        return query if isinstance(query, Query) else parse_query(query, self.segmenter, self.thesaurus)
+
+    def embed_query(self, q: Query) -> np.ndarray:
+        key = q.dense_text
+        with self._qlock:
+            v = self._qcache.get(key)
+            if v is not None:
+                self._qcache.move_to_end(key)
+                return v
+        v = self.encoder.encode_queries([key])[0]
+        with self._qlock:
+            self._qcache[key] = v
+            while len(self._qcache) > 512:
+                self._qcache.popitem(last=False)
+        return v
+
+    def clear_cache(self) -> None:
+        """Forget cached query embeddings (for honest latency measurements)."""
+        with self._qlock:
+            self._qcache.clear()
+
+    def search(self, query: str | Query, top_k: int = 10, mode: str = "hybrid", filters: Filters | None = None) -> SearchResult:
+        """The ``top_k`` best measures for ``query``."""
+        t0 = time.perf_counter()
+        if mode not in MODES:
+            raise BadInputError(f"unknown search mode '{mode}' (use one of {', '.join(MODES)})")
+        if not 1 <= int(top_k) <= MAX_TOP_K:
+            raise BadInputError(f"top-k must be between 1 and {MAX_TOP_K}")
+        q = self.parse(query)
+        mask = self._mask(filters) if filters else None
+        if self.n == 0 or (mask is not None and not mask.any()):
+            return SearchResult(q, (), (time.perf_counter() - t0) * 1000, mode, self.version)
+        if mode == "bm25":
+            scores = self._bm25(q)
+            if mask is not None:
+                scores = np.where(mask, scores, -np.inf)
+            order = stable_order(scores)[:top_k]
+            order = order[np.isfinite(scores[order]) & (scores[order] > 0)]
+            hits = tuple(
+                Hit(rank=i + 1, score=float(scores[c]), chunk=self.data.chunks[c], signals={"bm25": float(scores[c])})
+                for i, c in enumerate(order)
+            )
+            return SearchResult(q, hits, (time.perf_counter() - t0) * 1000, mode, self.version)
+        qv = self.embed_query(q)
+        cand, feats, aux = self.features(q, qv, mask, dense_only=mode == "dense")
+        if mode == "dense":
+            fused = np.maximum(aux["sentence_raw"], aux["measure_raw"])
+        elif self.ranker is not None:
+            fused = self.ranker.score(feats)
+        else:
+            fused = rrf([feats[:, FEATURES.index(f)] for f in ("bm25", "sentence", "measure")])
+        order = stable_order(fused)
+        top = order[:top_k]
+        hits = []
+        sent_scores = []
+        top_score = float(fused[order[0]])
+        for rank, i in enumerate(top, start=1):
+            c = int(cand[i])
+            chunk = self.data.chunks[c]
+            ss = self._sentence_scores(q, qv, c)
+            evidence = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
+            signals = {f: float(feats[i, j]) for j, f in enumerate(FEATURES)}
+            signals["relevance"] = float(np.exp(min(0.0, float(fused[i]) - top_score)))
+            hits.append(Hit(rank=rank, score=float(fused[i]), chunk=chunk, evidence=evidence, signals=signals))
+            sent_scores.append(tuple(ss))
+        evidence = self._calibration_evidence(q, qv, fused, order, aux)
+        return SearchResult(q, tuple(hits), (time.perf_counter() - t0) * 1000, mode, self.version, evidence, tuple(sent_scores))
+
+    def similar(self, chunk_id: str, top_k: int = 5, other_documents: bool = True) -> list[Hit]:
+        """Measures closest to ``chunk_id`` by measure vector (for "similar measures")."""
+        idx = next((i for i, c in enumerate(self.data.chunks) if c.chunk_id == chunk_id), None)
+        if idx is None:
+            raise BadInputError(f"no measure {chunk_id} in the index")
+        v = self.data.dense.vectors(np.array([idx]))[0]
+        scores, ids = self.data.dense.search(v, min(self.n, top_k * 8 + 1))
+        own = self.data.chunks[idx].doc_id
+        out = []
+        for s, i in zip(scores, ids, strict=True):
+            if i < 0 or i == idx or (other_documents and self.data.chunks[i].doc_id == own):
+                continue
+            out.append(Hit(rank=len(out) + 1, score=float(s), chunk=self.data.chunks[int(i)], signals={"measure": float(s)}))
+            if len(out) == top_k:
+                break
+        return out
+
+    # ------------------------------------------------------------------ internals
+
+    def _mask(self, f: Filters) -> np.ndarray:
+        m = np.ones(self.n, dtype=bool)
+        if f.doc_ids:
+            unknown = [d for d in f.doc_ids if d not in self._doc_index]
+            if unknown and len(unknown) == len(f.doc_ids):
+                raise BadInputError(f"no document {', '.join(sorted(unknown))} in the index (see the documents list)")
+            wanted = np.array([self._doc_index[d] for d in f.doc_ids if d in self._doc_index])
+            m &= np.isin(self.data.chunk_doc, wanted)
+        if f.years:
+            m &= np.isin(self._chunk_year, np.array(sorted(f.years)))
+        if f.sources:
+            m &= np.isin(self._chunk_source, np.array(sorted(f.sources), dtype=object))
+        if f.sections:
+            m &= np.array([any(s == sec or s.startswith(sec + " / ") for sec in f.sections) for s in self._chunk_section])
+        return m
+
+    def _weights(self, q: Query) -> dict[str, float]:
+        w = dict.fromkeys(q.tokens, 1.0)
+        for t in q.expansion_tokens:
+            w.setdefault(t, EXPANSION_WEIGHT)
+        return w
+
+    def _bm25(self, q: Query) -> np.ndarray:
+        return self.data.bm25.scores(self._weights(q))
+
+    def features(
+        self, q: Query, qv: np.ndarray, mask: np.ndarray | None = None, dense_only: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Candidate chunk ids, their feature matrix (columns FEATURES) and query-level extras."""
+        d = self.data
+        weights = self._weights(q)
+        bm = d.bm25.scores(weights)
+        bm_raw_max = float(bm.max()) if len(bm) else 0.0
+        if mask is not None:
+            bm = np.where(mask, bm, 0.0)
+        bm_n = _norm_max(bm)
+        # --- candidates
+        pools: list[np.ndarray] = []
+        if not dense_only:
+            pools.append(_top(bm_n, POOL, positive=True))
+        measure_all = None
+        if self._measure is not None:
+            measure_all = self._measure @ qv
+            ms = measure_all if mask is None else np.where(mask, measure_all, -np.inf)
+            pools.append(_top(ms, POOL))
+        else:
+            k = POOL if mask is None else min(self.n, POOL * 8)
+            _, ids = d.dense.search(qv, k)
+            ids = ids[ids >= 0]
+            pools.append(ids if mask is None else ids[mask[ids]][:POOL])
+        if d.sentence_index is not None:
+            k = POOL * 2 if mask is None else min(d.sentence_index.ntotal, POOL * 8)
+            _, sids = d.sentence_index.search(qv, k)
+            sids = sids[sids >= 0]
+            owners = np.searchsorted(d.sentence_offsets, sids, side="right") - 1
+            if mask is not None:
+                owners = owners[mask[owners]]
+            pools.append(np.unique(owners)[: POOL * 2])
+        cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, np.int64)
+        if mask is not None:
+            cand = cand[mask[cand]]
+        if len(cand) == 0:
+            cand = np.flatnonzero(mask if mask is not None else np.ones(self.n, bool))[:POOL]
+        # --- dense features of the candidates
+        sent_best, _ = self._sentence_max(cand, qv)
+        meas = measure_all[cand] if measure_all is not None else d.dense.vectors(cand) @ qv
+        tu = d.title_units[cand]
+        has_title = tu >= 0
+        title = meas.copy()
+        if has_title.any():
+            title[has_title] = np.asarray(d.units[tu[has_title]], dtype=np.float32) @ qv
+        # --- lexical features
+        qtoks = list(q.tokens)
+        cov = d.bm25.coverage(qtoks)[cand]
+        cov_x = d.bm25.coverage(qtoks + list(q.expansion_tokens))[cand]
+        bi = d.bm25_bigram.scores(dict.fromkeys(char_bigrams(q.text), 1.0))
+        if mask is not None:
+            bi = np.where(mask, bi, 0.0)
+        bi_n = _norm_max(bi)[cand]
+        tbm = d.bm25_title.scores(weights)
+        if mask is not None:
+            tbm = np.where(mask, tbm, 0.0)
+        tbm_n = _norm_max(tbm)[cand]
+        # --- document-level features
+        doc_of = d.chunk_doc[cand]
+        if self._doc_title_bm25 is not None:
+            dt = _norm_max(self._doc_title_bm25.scores(weights))
+            dtc = self._doc_title_vecs @ qv
+            dtc = dtc - dtc.max()
+        else:
+            dt = dtc = np.zeros(len(d.doc_ids))
+        doc_best = np.zeros(len(d.doc_ids), dtype=np.float32)
+        if self.n:
+            doc_best[self._doc_of_start] = np.maximum.reduceat(bm_n, self._doc_starts)
+        X = np.column_stack(
+            [
+                bm_n[cand],
+                bi_n,
+                cov,
+                cov_x,
+                sent_best - sent_best.max(),
+                meas - meas.max(),
+                title - title.max(),
+                has_title.astype(np.float32),
+                tbm_n,
+                dt[doc_of],
+                dtc[doc_of],
+                doc_best[doc_of],
+                1.0 / (10.0 + ranks(bm_n[cand])),
+                1.0 / (10.0 + ranks(sent_best)),
+                1.0 / (10.0 + ranks(meas)),
+            ]
+        ).astype(np.float64)
+        aux = {
+            "measure_raw": meas,
+            "sentence_raw": sent_best,
+            "coverage_raw": cov,
+            "coverage_x_raw": cov_x,
+            "bm25_raw_max": bm_raw_max,
+            "candidates": cand,
+        }
+        return cand, X, aux
+
+    def _sentence_max(self, cand: np.ndarray, qv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Best sentence cosine of each candidate, and the best sentence's row within it."""
+        d = self.data
+        starts = d.sentence_offsets[cand]
+        ends = d.sentence_offsets[cand + 1]
+        lengths = ends - starts
+        rows = np.concatenate([d.sentence_units[s:e] for s, e in zip(starts, ends, strict=True)]) if len(cand) else np.zeros(0, int)
+        sims = np.asarray(d.units[rows], dtype=np.float32) @ qv if len(rows) else np.zeros(0, np.float32)
+        offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+        best = np.maximum.reduceat(sims, offsets) if len(sims) else np.zeros(len(cand), np.float32)
+        return best.astype(np.float32), offsets
+
+    def _sentence_scores(self, q: Query, qv: np.ndarray, c: int) -> list[tuple[int, float]]:
+        """[(sentence index, score)] of chunk ``c``, best first: cosine plus word overlap."""
+        d = self.data
+        chunk = d.chunks[c]
+        positions = [p for p, _ in embedded_sentences(chunk)]
+        rows = d.sentence_units[d.sentence_offsets[c] : d.sentence_offsets[c + 1]]
+        sims = np.asarray(d.units[rows], dtype=np.float32) @ qv
+        toks = [(t, max(d.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
+        total = sum(w for _, w in toks) or 1.0
+        out = []
+        for p, sim in zip(positions, sims, strict=False):
+            text = normalise(chunk.sentences[p])
+            lex = sum(w for t, w in toks if t in text) / total
+            out.append((p, float(sim) + 0.5 * lex))
+        out.sort(key=lambda x: (-x[1], x[0]))
+        return out
+
+    def _calibration_evidence(
+        self, q: Query, qv: np.ndarray, fused: np.ndarray, order: np.ndarray, aux: dict[str, Any]
+    ) -> dict[str, float]:
+        top = order[0]
+        top_sentence = float(aux["sentence_raw"][top])
+        if self._background is not None and len(self._background) > 1:
+            bg = self._background @ qv
+            background, z = float(bg.mean()), (top_sentence - float(bg.mean())) / max(float(bg.std()), 1e-6)
+        else:
+            background, z = 0.0, 0.0
+        second = float(fused[order[1]]) if len(order) > 1 else float(fused[top]) - 1.0
+        known = [self.data.bm25.idf(t) for t in dict.fromkeys(q.tokens)]
+        n_tok = max(1, len(q.tokens))
+        return {
+            "top_score": float(fused[top]),
+            "margin": float(fused[top]) - second,
+            "top_sentence": top_sentence,
+            "top_coverage": float(aux["coverage_raw"][top]),
+            "top_coverage_x": float(aux["coverage_x_raw"][top]),
+            "known_share": float(sum(1 for k in known if k > 0) / n_tok) if q.tokens else 0.0,
+            "top_bm25_per_token": float(aux["bm25_raw_max"]) / n_tok,
+            "sentence_z": z,
+            "background": background,
+        }
+
+
+def _year(date: str) -> int | None:
+    return int(date[:4]) if date[:4].isdigit() else None
+
+
+def _norm_max(x: np.ndarray) -> np.ndarray:
+    m = float(x.max()) if len(x) else 0.0
+    return (x / m).astype(np.float32) if m > 0 else x.astype(np.float32)
+
+
+def _top(scores: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
+    if len(scores) == 0:
+        return np.zeros(0, np.int64)
+    k = min(k, len(scores))
+    idx = np.argpartition(-scores, k - 1)[:k]
+    if positive:
+        idx = idx[scores[idx] > 0]
+    else:
+        idx = idx[np.isfinite(scores[idx])]
+    return idx.astype(np.int64)
+
+
+def _flat_matrix(dense) -> np.ndarray:  # noqa: ANN001
+    """The vectors of a flat FAISS index as a numpy view (no copy)."""
+    import faiss
+
+    n, dim = dense.ntotal, dense.dim
+    if n == 0:
+        return np.zeros((0, dim), np.float32)
+    return faiss.rev_swig_ptr(dense.index.get_xb(), n * dim).reshape(n, dim)
