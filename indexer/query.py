@@ -38,8 +38,13 @@ class Query:
     expansions: tuple[str, ...]
     #: lexical tokens of the expansions not already in ``tokens``
     expansion_tokens: tuple[str, ...]
+    #: question tokens inside the everyday phrases the thesaurus matched (拿, 不到, 钱):
+    #: documents do not use them, so they weigh less
+    colloquial_tokens: tuple[str, ...] = ()
+    #: the question with the matched everyday phrases blanked out
+    core_text: str = ""
     #: an article the question names (法官法第三十六条 → 36)
-    article: int | None
+    article: int | None = None
     truncated: bool = False
 
     @property
@@ -49,11 +54,16 @@ class Query:
 
 
 class Thesaurus:
-    """Everyday phrase → legal terms, read from a two-column TSV."""
+    """Everyday phrase → legal terms, read from a two-column TSV.
+
+    A phrase may contain ``*`` for a gap of up to eight characters
+    (``赢*拿不到`` matches 判决赢了但是拿不到钱).
+    """
 
     def __init__(self, path: Path = THESAURUS) -> None:
         self.path = path
         self.entries: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+        self._patterns: list[tuple[re.Pattern[str], tuple[str, ...]]] = []
         for line in path.read_text(encoding="utf-8").splitlines():
             if not line.strip() or line.startswith("#"):
                 continue
@@ -62,6 +72,10 @@ class Thesaurus:
             terms = tuple(t for t in right.split() if t)
             if phrases and terms:
                 self.entries.append((phrases, terms))
+                alternatives = "|".join(
+                    ".{0,8}?".join(re.escape(part) for part in p.split("*")) for p in sorted(phrases, key=len, reverse=True)
+                )
+                self._patterns.append((re.compile(alternatives), terms))
 
     @cached_property
     def fingerprint(self) -> str:
@@ -69,12 +83,19 @@ class Thesaurus:
 
     def expand(self, text: str) -> list[str]:
         """Legal terms for the everyday phrases found in ``text`` (normalised), in order, once each."""
+        return self.match(text)[0]
+
+    def match(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """(legal terms, spans of the everyday phrases matched) for ``text`` (normalised)."""
         out: dict[str, None] = {}
-        for phrases, terms in self.entries:
-            if any(p in text for p in phrases):
+        spans: list[tuple[int, int]] = []
+        for pattern, terms in self._patterns:
+            found = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
+            if found:
+                spans.extend(found)
                 for t in terms:
                     out.setdefault(t, None)
-        return list(out)
+        return list(out), sorted(spans)
 
 
 def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> Query:
@@ -90,7 +111,12 @@ def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> 
     truncated = len(text) > MAX_QUERY_CHARS
     text = text[:MAX_QUERY_CHARS]
     tokens = segmenter.tokens(text)
-    expansions = thesaurus.expand(text) if thesaurus is not None else []
+    expansions, spans = thesaurus.match(text) if thesaurus is not None else ([], [])
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    core_text = "".join(chars)
+    core = set(segmenter.tokens(core_text)) | set(expansions)
     seen = set(tokens)
     extra: list[str] = []
     for term in expansions:
@@ -110,6 +136,8 @@ def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> 
         tokens=tuple(tokens),
         expansions=tuple(e for e in expansions if e not in text),
         expansion_tokens=tuple(extra),
+        colloquial_tokens=tuple(t for t in dict.fromkeys(tokens) if t not in core),
+        core_text=core_text,
         article=article,
         truncated=truncated,
     )

@@ -72,7 +72,8 @@ CALIBRATION_FEATURES = (
 )
 #: sentences sampled to measure how similar a query is to the corpus in general
 BACKGROUND_SAMPLE = 512
-EXPANSION_WEIGHT = 0.5
+EXPANSION_WEIGHT = 0.75
+COLLOQUIAL_WEIGHT = 0.25
 #: candidates taken from each retriever
 POOL = 100
 MAX_TOP_K = 100
@@ -299,9 +300,22 @@ class Searcher:
         return m
 
     def _weights(self, q: Query) -> dict[str, float]:
-        w = dict.fromkeys(q.tokens, 1.0)
+        colloquial = set(q.colloquial_tokens)
+        w = {t: COLLOQUIAL_WEIGHT if t in colloquial else 1.0 for t in q.tokens}
         for t in q.expansion_tokens:
             w.setdefault(t, EXPANSION_WEIGHT)
+        return w
+
+    def _bigram_weights(self, q: Query) -> dict[str, float]:
+        w: dict[str, float] = {}
+        for term in q.expansions:
+            for b in char_bigrams(term):
+                w[b] = EXPANSION_WEIGHT
+        for b in char_bigrams(q.text):
+            w.setdefault(b, COLLOQUIAL_WEIGHT)
+        for part in (q.core_text or q.text).split():
+            for b in char_bigrams(part):
+                w[b] = 1.0
         return w
 
     def _bm25(self, q: Query) -> np.ndarray:
@@ -354,10 +368,12 @@ class Searcher:
         if has_title.any():
             title[has_title] = np.asarray(d.units[tu[has_title]], dtype=np.float32) @ qv
         # --- lexical features
-        qtoks = list(q.tokens)
-        cov = d.bm25.coverage(qtoks)[cand]
-        cov_x = d.bm25.coverage(qtoks + list(q.expansion_tokens))[cand]
-        bi = d.bm25_bigram.scores(dict.fromkeys(char_bigrams(q.text), 1.0))
+        colloquial = set(q.colloquial_tokens)
+        core = [t for t in q.tokens if t not in colloquial]
+        # the question's own words; when all of them were everyday phrasing, its legal meaning
+        cov = d.bm25.coverage(core or list(q.expansion_tokens) or list(q.tokens))[cand]
+        cov_x = d.bm25.coverage(core + list(q.expansion_tokens))[cand]
+        bi = d.bm25_bigram.scores(self._bigram_weights(q))
         if mask is not None:
             bi = np.where(mask, bi, 0.0)
         bi_n = _norm_max(bi)[cand]
