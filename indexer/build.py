@@ -260,6 +260,9 @@ def _build(
         else:
             todo.append(i)
     embed_seconds, tokens_embedded = _embed(encoder, unit_texts, todo, vectors, progress, on_progress)
+    # vectors are stored as float16; derive everything from the stored values so a
+    # rebuild that reuses them produces exactly the same index
+    vectors = vectors.astype(np.float16).astype(np.float32)
 
     # --- lexical
     tokens: list[list[str]] = []

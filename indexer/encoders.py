@@ -123,7 +123,8 @@ class SentenceTransformerEncoder:
                 "Give a local folder (--model st:/path/to/model), or copy the model into the Hugging Face cache "
                 "(~/.cache/huggingface/hub) on a connected machine first; nothing is downloaded at run time."
             ) from None
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim() or 0)
         self.model_id = f"st:{name}"
         prompts = getattr(self._model, "prompts", {}) or {}
         q, p = prompts.get("query", ""), prompts.get("document", prompts.get("passage", ""))

@@ -26,3 +26,40 @@ def shared_catalogue() -> list[dict[str, str]]:
         return []
     with tsv.open(encoding="utf-8") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
+
+
+@pytest.fixture(scope="session")
+def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of tests/data plus corpus/ built with the fast, deterministic hash encoder."""
+    import shutil
+
+    from indexer.build import build_index
+
+    root = tmp_path_factory.mktemp("hash-index")
+    corpus = root / "corpus"
+    shutil.copytree(DATA, corpus)
+    shutil.copy(REFORM_PLAN, corpus / REFORM_PLAN.name)
+    build_index(corpus, root / "index", model="hash")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def e5_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of corpus/ (the 2021 reform plan) built with the real embedded e5-small model."""
+    from indexer.build import build_index
+
+    root = tmp_path_factory.mktemp("e5-index")
+    build_index(CORPUS, root / "index", model="e5-small")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the 21 shared documents with e5-small (about a minute to build)."""
+    if not (SHARED / "corpus").is_dir():
+        pytest.skip("../shared is absent: the shared corpus sits beside the project checkout (CI has it)")
+    from indexer.build import build_index
+
+    root = tmp_path_factory.mktemp("shared-index")
+    build_index(SHARED / "corpus", root / "index", model="e5-small")
+    return root / "index"

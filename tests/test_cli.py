@@ -75,3 +75,91 @@ def test_module_entry_point_runs() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["doc"]["doc_id"] == "gd_courts_judicial_reform_2021"
+
+
+# ------------------------------------------------------------------ build / search / ask / eval
+
+HIT_FIELDS = {"rank", "score", "chunk_id", "doc_id", "doc_title", "section", "measure_no", "measure_title", "text", "citation"}
+
+
+def test_build_then_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "idx"), "--model", "hash", "--json", "--quiet")
+    assert code == 0
+    report = json.loads(out)
+    assert report["documents"] == 3 and report["chunks"] == 11 and not report["up_to_date"]
+    code, out, _ = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "idx"), "--quiet")
+    assert code == 0 and "up to date" in out
+
+
+def test_build_with_missing_corpus_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "build", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "idx"), "--model", "hash")
+    assert code == 2 and err.count("\n") == 1 and "corpus folder not found" in err
+
+
+def test_build_with_unavailable_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "idx"), "--model", "st:/no/such/model")
+    assert code == 1 and err.count("\n") == 1 and "not available offline" in err
+
+
+def test_search_json_contract(hash_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "search", "个人破产", "--index", str(hash_index), "--top-k", "3", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert set(d) == {"query", "latency_ms", "hits"} and d["query"] == "个人破产"
+    assert len(d["hits"]) == 3 and set(d["hits"][0]) >= HIT_FIELDS
+    assert d["hits"][0]["chunk_id"] == "gd_courts_judicial_reform_2021#5"
+
+
+def test_search_doc_filter(hash_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "search", "立案", "--index", str(hash_index), "--doc", "rules_articles", "--json")
+    assert code == 0
+    assert {h["doc_id"] for h in json.loads(out)["hits"]} == {"rules_articles"}
+
+
+def test_search_queries_file_prints_json_lines(hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "q.txt"
+    f.write_text("个人破产\n\n网上立案\n执行款\n", encoding="utf-8")
+    code, out, _ = run(capsys, "search", "--queries", str(f), "--index", str(hash_index), "--top-k", "2", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["query"] for r in rows] == ["个人破产", "网上立案", "执行款"]
+    assert all(r["latency_ms"] > 0 and len(r["hits"]) <= 2 for r in rows)
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_empty_query_is_exit_2(hash_index: Path, capsys: pytest.CaptureFixture[str], query: str) -> None:
+    for cmd in ("search", "ask"):
+        code, out, err = run(capsys, cmd, query, "--index", str(hash_index), "--json")
+        assert code == 2 and out == "" and err.count("\n") == 1 and "empty" in err
+
+
+def test_search_missing_index_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "search", "改革", "--index", str(tmp_path / "none"), "--json")
+    assert code == 1 and err.count("\n") == 1 and "build" in err
+
+
+def test_ask_json_contract(e5_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ask", "个人破产相关改革", "--index", str(e5_index), "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert set(d) >= {"question", "found", "answer", "hits"}
+    assert d["found"] is True and d["answer"]
+    assert set(d["answer"][0]) == {"sentence", "citation", "chunk_id"}
+    code, out, _ = run(capsys, "ask", "明天天气怎么样", "--index", str(e5_index), "--json")
+    d = json.loads(out)
+    assert d["found"] is False and d["answer"] == []
+
+
+def test_eval_prints_three_rankings_side_by_side(hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "q.tsv"
+    f.write_text(
+        "query\trelevant\n个人破产制度\tgd_courts_judicial_reform_2021#5\n院庭长阅核\treform_plan_fullwidth#1\n你好\t\n", encoding="utf-8"
+    )
+    code, out, _ = run(capsys, "eval", "--queries", str(f), "--index", str(hash_index), "--json", "--answers")
+    assert code == 0
+    d = json.loads(out)
+    assert set(d["rankings"]) == {"bm25", "dense", "hybrid"}
+    assert set(d["rankings"]["hybrid"]) >= {"R@1", "R@5", "MRR@10", "nDCG@10"}
+    assert d["answers"]["unanswerable"] == 1
+    code, out, _ = run(capsys, "eval", "--queries", str(f), "--index", str(hash_index))
+    assert code == 0 and "R@1" in out and "hybrid" in out

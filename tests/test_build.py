@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.build import build_index, char_bigrams, embedded_sentences, is_stale, sentence_texts, title_text
+from indexer.chunking import chunk_document
+from indexer.encoders import HashEncoder
+from indexer.loading import load_document
+from indexer.store import load_index
+
+from .conftest import DATA, REFORM_PLAN
+
+
+class CountingEncoder(HashEncoder):
+    """The hash encoder, counting what it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.embedded: list[str] = []
+
+    def encode_passages(self, texts):
+        self.embedded.extend(texts)
+        return super().encode_passages(texts)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    c = tmp_path / "corpus"
+    shutil.copytree(DATA, c)
+    return c
+
+
+def test_first_build_embeds_sentences_titles_and_document_titles_once(corpus: Path, tmp_path: Path) -> None:
+    enc = CountingEncoder()
+    report = build_index(corpus, tmp_path / "index", encoder=enc)
+    assert report.documents == 3 and report.chunks == 11 and not report.up_to_date
+    assert len(enc.embedded) == len(set(enc.embedded)) == report.texts_embedded
+    assert "某某法院诉讼服务规则" in enc.embedded  # a document title
+    assert "完善院庭长阅核制度" in enc.embedded  # a measure title
+    assert "第一条" not in enc.embedded and not any(t.startswith("第一条") for t in enc.embedded)
+
+
+def test_unchanged_corpus_is_up_to_date(corpus: Path, tmp_path: Path) -> None:
+    build_index(corpus, tmp_path / "index", model="hash")
+    again = build_index(corpus, tmp_path / "index", model="hash")
+    assert again.up_to_date and again.texts_embedded == 0
+
+
+def test_changing_one_document_re_embeds_only_its_new_text(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    before = load_index(index)
+    doc = corpus / "rules_articles.html"
+    doc.write_text(
+        doc.read_text(encoding="utf-8").replace("诉讼服务应当便民、高效、公开。", "诉讼服务应当便民、高效、公开、智能。"), encoding="utf-8"
+    )
+    enc = CountingEncoder()
+    report = build_index(corpus, index, encoder=enc)
+    assert report.changed == ("rules_articles",) and not report.added and not report.removed
+    assert enc.embedded == ["诉讼服务应当便民、高效、公开、智能。"]
+    assert report.texts_reused > 20
+    after = load_index(index)
+    assert after.version != before.version
+    # unchanged chunks keep identical vectors
+    i = next(i for i, c in enumerate(after.chunks) if c.chunk_id == "notice_items#2")
+    j = next(i for i, c in enumerate(before.chunks) if c.chunk_id == "notice_items#2")
+    np.testing.assert_array_equal(after.dense.vectors(np.array([i])), before.dense.vectors(np.array([j])))
+
+
+def test_added_and_removed_documents(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    (corpus / "notice_items.md").unlink()
+    shutil.copy(REFORM_PLAN, corpus)
+    report = build_index(corpus, index, model="hash")
+    assert report.added == ("gd_courts_judicial_reform_2021",) and report.removed == ("notice_items",)
+    assert report.chunks == 4 + 4 + 24
+
+
+def test_bad_files_are_skipped_and_reported(corpus: Path, tmp_path: Path) -> None:
+    (corpus / "broken.pdf").write_bytes(b"not a pdf")
+    report = build_index(corpus, tmp_path / "index", model="hash")
+    assert report.documents == 3
+    assert [Path(s.path).name for s in report.skipped] == ["broken.pdf"]
+    assert load_index(tmp_path / "index").manifest["skipped"][0]["reason"].startswith("not a PDF")
+
+
+def test_is_stale_tracks_corpus_changes(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    assert is_stale(corpus, index)
+    build_index(corpus, index, model="hash")
+    assert not is_stale(corpus, index)
+    (corpus / "notice_items.md").unlink()
+    assert is_stale(corpus, index)
+
+
+def test_progress_callback_reports_counts(corpus: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    build_index(corpus, tmp_path / "index", model="hash", on_progress=lambda done, total, _: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1] > 0
+
+
+def test_embedded_texts_of_a_chunk() -> None:
+    chunk = next(c for c in chunk_document(load_document(REFORM_PLAN)) if c.measure_no == 5)
+    texts = sentence_texts(chunk)
+    assert texts[0] == "完善市场主体救治和退出机制。" and len(texts) == len(chunk.sentences)
+    assert [p for p, _ in embedded_sentences(chunk)] == list(range(len(chunk.sentences)))
+    assert title_text(chunk) == "完善市场主体救治和退出机制"
+    assert char_bigrams("个人破产！") == ["个人", "人破", "破产"]

