@@ -194,8 +194,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .fusion import RANKER_PATH
     from .training import train
 
-    questions = load_questions(args.queries)
-    unanswerable = [q for q in (load_questions(args.unanswerable) if args.unanswerable else []) if not q.relevant]
+    questions = [q for path in args.queries for q in load_questions(path)]
+    unanswerable = [q for path in args.unanswerable or [] for q in load_questions(path) if not q.relevant]
     searcher = _searcher(args)
     out = Path(args.out) if args.out else RANKER_PATH
     ranker, calibrator = train(searcher, [q for q in questions if q.relevant], unanswerable, out=out)
@@ -259,8 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="train the fusion ranker and the found/not-found calibrator")
-    p.add_argument("--queries", required=True, metavar="FILE", help="answerable training questions (TSV)")
-    p.add_argument("--unanswerable", metavar="FILE", help="unanswerable training questions (TSV, empty relevant)")
+    p.add_argument("--queries", required=True, action="append", metavar="FILE", help="answerable training questions (TSV; repeatable)")
+    p.add_argument(
+        "--unanswerable", action="append", metavar="FILE", help="unanswerable training questions (TSV, empty relevant; repeatable)"
+    )
     p.add_argument("--out", metavar="FILE", help="where to write the models (default: the package's data/ranker.json)")
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_train)

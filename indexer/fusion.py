@@ -182,13 +182,21 @@ def train_ranker(
 
 
 def train_calibrator(
-    X: np.ndarray, y: np.ndarray, features: Sequence[str], l2: float = 1.0, info: dict[str, Any] | None = None
+    X: np.ndarray,
+    y: np.ndarray,
+    features: Sequence[str],
+    l2: float = 1.0,
+    info: dict[str, Any] | None = None,
+    monotone: Sequence[str] = (),
 ) -> Calibrator:
-    """Fit a logistic model of found (1) vs not found (0) and pick the threshold.
+    """Fit a class-balanced logistic model of found (1) vs not found (0); threshold 0.5.
 
-    The threshold maximises balanced accuracy on the training rows, preferring
-    the lowest such threshold (an answerable question wrongly refused costs a
-    judge more than an unanswerable one shown with a low confidence).
+    Both classes carry the same total weight, so 0.5 is the point where an
+    answerable question wrongly refused and an unanswerable one wrongly
+    answered are equally likely, whatever the mix of the training questions.
+    Features in ``monotone`` may only raise the probability (weight ≥ 0): more
+    evidence must never make "found" less likely, however the training
+    questions happen to correlate.
     """
     from scipy.optimize import minimize
 
@@ -196,24 +204,30 @@ def train_calibrator(
     std[std < 1e-9] = 1.0
     Z = (X - mean) / std
     y = y.astype(float)
+    n_pos, n_neg = max(1.0, y.sum()), max(1.0, (1 - y).sum())
+    sw = np.where(y > 0, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
 
     def loss(wb: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = wb[:-1], wb[-1]
         z = Z @ w + b
         p = 1 / (1 + np.exp(-np.clip(z, -50, 50)))
         eps = 1e-12
-        total = -float(np.sum(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) + l2 * float(w @ w) / 2
-        g = p - y
+        total = -float(np.sum(sw * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps)))) + l2 * float(w @ w) / 2
+        g = sw * (p - y)
         return total, np.concatenate([Z.T @ g + l2 * w, [g.sum()]])
 
-    result = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B")
+    bounds = [(0.0, None) if f in monotone else (None, None) for f in features] + [(None, None)]
+    result = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
     w, b = result.x[:-1], float(result.x[-1])
-    p = 1 / (1 + np.exp(-(Z @ w + b)))
-    best_t, best = 0.5, -1.0
-    for t in np.linspace(0.05, 0.95, 91):
-        pred = p >= t
-        tpr = (pred & (y > 0)).sum() / max(1, (y > 0).sum())
-        tnr = (~pred & (y == 0)).sum() / max(1, (y == 0).sum())
-        if (tpr + tnr) / 2 > best + 1e-9:
-            best, best_t = (tpr + tnr) / 2, float(t)
-    return Calibrator(tuple(features), mean, std, w, b, best_t, {**(info or {}), "l2": l2, "train_balanced_accuracy": round(best, 4)})
+    pred = (1 / (1 + np.exp(-(Z @ w + b)))) >= 0.5
+    tpr = float((pred & (y > 0)).sum() / n_pos)
+    tnr = float((~pred & (y == 0)).sum() / n_neg)
+    return Calibrator(
+        tuple(features),
+        mean,
+        std,
+        w,
+        b,
+        0.5,
+        {**(info or {}), "l2": l2, "train_found_rate": round(tpr, 4), "train_not_found_rate": round(tnr, 4)},
+    )

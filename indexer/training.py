@@ -1,9 +1,11 @@
 """Training the fusion ranker and the found/not-found calibrator from labelled questions.
 
-``python -m indexer train --queries bench/queries/train.tsv --unanswerable
-bench/queries/unanswerable_train.tsv --index DIR`` writes ``data/ranker.json``.
-Train on one set of questions and measure on others (the dev and held-out
-sets): the evaluation harness is only honest about questions it never saw.
+``python -m indexer train --queries bench/queries/set_a.tsv --queries
+bench/queries/set_b.tsv --unanswerable bench/queries/unanswerable_a.tsv
+--unanswerable bench/queries/unanswerable_b.tsv --index DIR`` writes
+``data/ranker.json``.  The shared dev questions are never trained on: they,
+and k-fold cross-validation over the training sets (``bench/crossval.py``),
+are how generalisation is measured.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 RANKER_L2 = 10.0
 CALIBRATOR_L2 = 1.0
+#: evidence that can only make "found" more likely (the general similarity level, "background", may go either way)
+MONOTONE = tuple(f for f in CALIBRATION_FEATURES if f != "background")
 
 
 def ranking_lists(searcher: Searcher, questions: Sequence[Question]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -64,7 +68,12 @@ def train(
                 rows.append([res.evidence[f] for f in CALIBRATION_FEATURES])
                 labels.append(label)
         calibrator = train_calibrator(
-            np.array(rows), np.array(labels), CALIBRATION_FEATURES, l2=CALIBRATOR_L2, info={"unanswerable_sha": _digest(unanswerable)}
+            np.array(rows),
+            np.array(labels),
+            CALIBRATION_FEATURES,
+            l2=CALIBRATOR_L2,
+            info={"unanswerable_sha": _digest(unanswerable)},
+            monotone=MONOTONE,
         )
         searcher.calibrator = calibrator
     if out is not None:
