@@ -1,0 +1,182 @@
+"""The library of indexed documents as the page shows it: the document list, filter choices, change summaries.
+
+Everything here reads the index manifest (``searcher.data.manifest``) and the
+loaded chunks; nothing reads the corpus folder, so listing documents costs no
+parsing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from .build import BuildReport
+from .search import Filters, Searcher
+
+log = logging.getLogger(__name__)
+
+#: how each numbering scheme is named on the page
+SCHEME_LABELS = {"article": "条文（第X条）", "numbered": "编号（1. 2.）", "item": "条目（一、二、）", "whole": "全文一段"}
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document as listed on the page."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    fmt: str
+    measures: int
+    scheme: str
+    file_name: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def year(self) -> int | None:
+        """The publication year, or None when the document states no date."""
+        return int(self.date[:4]) if self.date[:4].isdigit() else None
+
+    def row(self) -> dict[str, Any]:
+        """The document as a table row with Chinese column names."""
+        return {
+            "标题": self.title,
+            "发布机关": self.source or "—",
+            "日期": self.date or "—",
+            "格式": self.fmt,
+            "条款数": self.measures,
+            "编排": SCHEME_LABELS.get(self.scheme, self.scheme),
+            "文件": self.file_name,
+            "提示": "；".join(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file in the corpus folder that could not be indexed, and why."""
+
+    file_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """The values the page offers in its filters."""
+
+    documents: tuple[tuple[str, str], ...]
+    years: tuple[int, ...]
+    sources: tuple[str, ...]
+    sections: tuple[str, ...]
+
+
+def list_documents(searcher: Searcher) -> tuple[DocumentInfo, ...]:
+    """Every indexed document, newest first, then by title."""
+    docs: Mapping[str, Mapping[str, Any]] = searcher.data.manifest.get("documents", {})
+    out = [
+        DocumentInfo(
+            doc_id=d,
+            title=str(m.get("title") or d),
+            source=str(m.get("source") or ""),
+            date=str(m.get("date") or ""),
+            fmt=str(m.get("fmt") or PurePath(str(m.get("path", ""))).suffix.lstrip(".")),
+            measures=int(m.get("chunks", 0)),
+            scheme=str(m.get("scheme") or ""),
+            # the name only: the page never shows where the corpus lives on the server
+            file_name=PurePath(str(m.get("path", ""))).name,
+            warnings=tuple(str(w) for w in m.get("warnings", ())),
+        )
+        for d, m in docs.items()
+    ]
+    out.sort(key=lambda x: (x.title,))
+    out.sort(key=lambda x: x.date, reverse=True)
+    return tuple(out)
+
+
+def skipped_files(searcher: Searcher) -> tuple[SkippedFile, ...]:
+    """Files the last build could not read, with the reason."""
+    return tuple(
+        SkippedFile(PurePath(str(s.get("path", ""))).name, str(s.get("reason", ""))) for s in searcher.data.manifest.get("skipped", ())
+    )
+
+
+def _section_values(section: str) -> list[str]:
+    # "第二编 / 第一章" offers both "第二编" and "第二编 / 第一章": the filter matches prefixes
+    parts = [p.strip() for p in section.split(" / ") if p.strip()]
+    return [" / ".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def filter_options(searcher: Searcher, doc_ids: Iterable[str] = ()) -> FilterOptions:
+    """Documents, years, issuers and sections to filter by; sections only of ``doc_ids`` when given."""
+    infos = list_documents(searcher)
+    chosen = set(doc_ids)
+    sections: dict[str, None] = {}
+    for chunk in searcher.data.chunks:
+        if chosen and chunk.doc_id not in chosen:
+            continue
+        for value in _section_values(chunk.section):
+            sections.setdefault(value, None)
+    return FilterOptions(
+        documents=tuple((i.doc_id, i.title) for i in sorted(infos, key=lambda i: i.title)),
+        years=tuple(sorted({y for i in infos if (y := i.year) is not None}, reverse=True)),
+        sources=tuple(sorted({i.source for i in infos if i.source})),
+        sections=tuple(sections),
+    )
+
+
+def make_filters(
+    options: FilterOptions,
+    doc_ids: Iterable[str] = (),
+    years: Iterable[int] = (),
+    sources: Iterable[str] = (),
+    sections: Iterable[str] = (),
+) -> Filters:
+    """Filters from the page's choices, keeping only values that still exist (a document may have been removed meanwhile)."""
+    known_docs = {d for d, _ in options.documents}
+    return Filters.make(
+        doc_ids=[d for d in doc_ids if d in known_docs],
+        years=[y for y in years if y in options.years],
+        sources=[s for s in sources if s in options.sources],
+        sections=[s for s in sections if s in options.sections],
+    )
+
+
+def describe_report(report: BuildReport | None, titles: Mapping[str, str] | None = None) -> str:
+    """A one-line Chinese summary of what an index update changed."""
+    if report is None:
+        return "索引已是最新，无需更新。"
+    titles = titles or {}
+
+    def names(ids: Iterable[str]) -> str:
+        return "、".join(f"《{titles.get(d, d)}》" for d in ids)
+
+    parts = []
+    if report.added:
+        parts.append(f"新增 {names(report.added)}")
+    if report.changed:
+        parts.append(f"更新 {names(report.changed)}")
+    if report.removed:
+        parts.append(f"移除 {names(report.removed)}")
+    if report.up_to_date and not parts:
+        parts.append("没有变化")
+    head = "；".join(parts) if parts else "已重建索引"
+    tail = f"现有 {report.documents} 份文件、{report.chunks} 条条款"
+    if not report.up_to_date:
+        tail += f"（新计算 {report.texts_embedded} 段向量，复用 {report.texts_reused} 段，用时 {report.seconds:.1f} 秒）"
+    return f"{head}。{tail}。"
+
+
+__all__ = [
+    "SCHEME_LABELS",
+    "DocumentInfo",
+    "FilterOptions",
+    "SkippedFile",
+    "describe_report",
+    "filter_options",
+    "list_documents",
+    "make_filters",
+    "skipped_files",
+]
