@@ -1,18 +1,575 @@
-"""The Streamlit page (minimal for now): browse the measures of the documents in corpus/."""
+"""司法改革文件检索 — the page for judges, researchers and clerks.
+
+Layout and widgets only: searching, answers, highlighting, comparison, exports
+and the document list all come from the ``indexer`` package's public API.
+
+Configuration (environment variables, so tests and deployments can point elsewhere):
+``INDEXER_CORPUS`` (default ``corpus/`` next to this file), ``INDEXER_INDEX``
+(default ``embeddings/``) and ``INDEXER_MODEL`` (default: the bundled e5-small).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from indexer import chunk_document, load_corpus
+import indexer as ix
 
-st.set_page_config(page_title="司法改革文件检索", page_icon="⚖️", layout="wide")
-st.title("司法改革文件检索")
+log = logging.getLogger("indexer.app")
 
-corpus = load_corpus(Path(__file__).parent / "corpus")
-for doc in corpus.documents:
-    st.subheader(doc.title)
-    for chunk in chunk_document(doc):
-        st.text(f"{chunk.measure_no}. {chunk.measure_title}")
+HERE = Path(__file__).resolve().parent
+EXAMPLES = ("个人破产相关改革", "网上打官司", "法官惩戒", "判决赢了但是拿不到钱", "人民陪审员怎么选")
+THEMES = ("个人破产", "在线诉讼", "法官惩戒", "人民陪审员", "多元解纷")
+UPLOAD_TYPES = ("txt", "md", "html", "htm", "docx", "pdf")
+UPLOAD_LIMIT_MB = ix.MAX_UPLOAD_BYTES // 2**20
+
+# What the user can do about each kind of error (the library's message says what went wrong).
+ADVICE: tuple[tuple[type[ix.IndexerError], str], ...] = (
+    (ix.IndexDamagedError, "索引文件损坏或不完整。请点击下方「重建索引」；也可在服务器上运行 python -m indexer build --force。"),
+    (ix.IndexMismatchError, "索引与当前模型不一致（可能更改了 INDEXER_MODEL）。请点击下方「重建索引」。"),
+    (ix.IndexMissingError, "还没有索引。请点击下方「重建索引」。"),
+    (
+        ix.ModelUnavailableError,
+        "无法加载向量模型。请检查环境变量 INDEXER_MODEL（留空即使用内置的 e5-small），或重新安装依赖：pip install -r requirements.txt。",
+    ),
+    (ix.UnreadableDocumentError, "请上传可读的文字文件：.txt / .md / .html / .docx，或带文字层的 .pdf。"),
+    (ix.BadInputError, "请检查输入后重试。"),
+)
+#: errors that a rebuild of the index repairs
+INDEX_ERRORS = (ix.IndexDamagedError, ix.IndexMismatchError, ix.IndexMissingError)
+APP_CSS = """
+<style>
+/* a compact tool header instead of a landing-page title */
+h1 { font-size: 1.6rem !important; padding-top: 0.2rem !important; }
+div[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+/* each result's copy strip: one line, its copy button always shown (Streamlit shows it on hover only) */
+div[data-testid="stCode"] code { white-space: nowrap !important; }
+div[data-testid="stCode"] pre { padding-top: 0.5rem !important; padding-bottom: 0.5rem !important; padding-right: 3rem !important; }
+div[data-testid="stCode"] > div:last-child { opacity: 1 !important; visibility: visible !important; }
+@media (max-width: 640px) {
+  div[data-testid="stMainBlockContainer"] { padding-left: 0.8rem; padding-right: 0.8rem; }
+  h1 { font-size: 1.3rem !important; }
+}
+</style>
+"""
+
+
+# ---------------------------------------------------------------- configuration and shared resources
+
+
+def settings() -> tuple[str, str, str | None]:
+    """Corpus folder, index folder and model from the environment."""
+    corpus = os.environ.get("INDEXER_CORPUS") or str(HERE / "corpus")
+    index = os.environ.get("INDEXER_INDEX") or str(HERE / "embeddings")
+    model = os.environ.get("INDEXER_MODEL") or None
+    return corpus, index, model
+
+
+@st.cache_resource(show_spinner=False)
+def get_service(corpus: str, index: str, model: str | None) -> ix.IndexService:
+    """One service per process: the model and the index are loaded once and shared by every session."""
+    return ix.IndexService(corpus, index, model=model)
+
+
+@st.cache_resource(show_spinner=False)
+def startup_gate(corpus: str, index: str, model: str | None) -> tuple[threading.Lock, threading.Event]:
+    """The first session checks (and if needed builds) the index; the others wait for it, once per process."""
+    return threading.Lock(), threading.Event()
+
+
+def progress_callback(bar: Any, label: str) -> Callable[[int, int, str], None]:
+    def report(done: int, total: int, _message: str) -> None:
+        bar.progress(min(1.0, done / total) if total else 1.0, text=f"{label}（{done}/{total}）" if total else label)
+
+    return report
+
+
+def show_error(exc: BaseException, context: str) -> None:
+    """A clear message and what to do; never a traceback."""
+    context = ix.escape(context)  # it may name an uploaded file
+    if isinstance(exc, ix.IndexerError):
+        advice = next((text for kind, text in ADVICE if isinstance(exc, kind)), "")
+        st.error(f"{context}：{ix.escape(str(exc))}\n\n{advice}", icon=":material/error:")
+    else:
+        log.exception("unexpected error: %s", context)
+        st.error(
+            f"{context}：出现意外错误（详情已记录在服务器日志中）。请刷新页面重试；若问题持续，请联系管理员。", icon=":material/error:"
+        )
+
+
+def guarded(context: str, view: Callable[..., None], *args: Any) -> None:
+    try:
+        view(*args)
+    except Exception as exc:
+        show_error(exc, context)
+
+
+def rebuild_button(service: ix.IndexService, key: str) -> None:
+    if st.button("重建索引", key=key, type="primary"):
+        bar = st.progress(0.0, text="正在重建索引…")
+        try:
+            report = service.rebuild(on_progress=progress_callback(bar, "正在计算向量"), force=True)
+        except Exception as exc:
+            show_error(exc, "重建索引失败")
+            return
+        st.session_state["notice"] = "索引已重建。" + ix.describe_report(report)
+        st.rerun()
+
+
+def ensure_index(service: ix.IndexService, corpus: str, index: str, model: str | None) -> Exception | None:
+    """Build the index when it is missing or stale for the corpus, with a progress bar; the error if that failed."""
+    lock, done = startup_gate(corpus, index, model)
+    if done.is_set():
+        return None
+    if not lock.acquire(blocking=False):
+        with st.spinner("正在为文档建立索引，请稍候…"):
+            lock.acquire()
+    try:
+        if done.is_set():
+            return None
+        box = st.empty()
+        with box.container():
+            st.info("正在检查文档索引；文档有新增或变化时会先建立索引，完成后即可检索。")
+            bar = st.progress(0.0, text="正在读取文件…")
+        try:
+            report = service.ensure_built(on_progress=progress_callback(bar, "正在建立索引"))
+        except Exception as exc:
+            box.empty()
+            return exc
+        box.empty()
+        if report is not None:
+            st.session_state["notice"] = "已建立索引：" + ix.describe_report(report)
+        done.set()
+        return None
+    finally:
+        lock.release()
+
+
+# ---------------------------------------------------------------- the selection (clerks)
+
+
+def selection() -> dict[str, ix.Clause]:
+    return st.session_state.setdefault("selection", {})
+
+
+def toggle_clause(clause: ix.Clause) -> None:
+    chosen = selection()
+    if clause.chunk_id in chosen:
+        del chosen[clause.chunk_id]
+    else:
+        chosen[clause.chunk_id] = clause
+
+
+def clear_selection() -> None:
+    st.session_state["selection"] = {}
+
+
+def select_button(clause: ix.Clause, key: str) -> None:
+    chosen = clause.chunk_id in selection()
+    st.button(
+        "✓ 已加入摘录（点击移出）" if chosen else "＋ 加入摘录",
+        key=key,
+        on_click=toggle_clause,
+        args=(clause,),
+        type="secondary" if chosen else "tertiary",
+    )
+
+
+# ---------------------------------------------------------------- one result
+
+
+def render_hit(searcher: ix.Searcher, hit: ix.Hit, terms: tuple[str, ...], key: str, found: bool = True, similar: bool = True) -> None:
+    docs = searcher.data.manifest["documents"]
+    chunk = hit.chunk
+    clause = ix.clause_from_hit(hit, docs)
+    relevance = hit.signals.get("relevance", 0.0) if found else 0.0
+    meta = [chunk.section, f"《{chunk.doc_title}》", clause.date]
+    meta_html = " · ".join(ix.escape(m) for m in meta if m)
+    with st.container(border=True):
+        st.markdown(
+            f'<div class="hl-title"><span class="hl-rank">{hit.rank}</span>{ix.escape(chunk.measure_title or chunk.citation)}</div>'
+            f'<div class="hl-meta">{meta_html} · {ix.relevance_meter(relevance)}</div>',
+            unsafe_allow_html=True,
+        )
+        st.markdown(
+            f'<div class="hl-text">{ix.highlight_html(chunk.text, terms, chunk.sentences, hit.evidence)}</div>',
+            unsafe_allow_html=True,
+        )
+        # st.code has a copy button: one click puts "clause text\n——citation" on the clipboard.  The text is
+        # already shown above, highlighted, so the code block is styled as a one-line copy strip (APP_CSS).
+        strip, button = st.columns([4, 1], vertical_alignment="center")
+        strip.code(ix.copy_text(clause), language=None)
+        with button:
+            select_button(clause, f"sel-{key}")
+        if similar:
+            with st.expander("其他文件中的相似条款"):
+                render_similar(searcher, chunk.chunk_id, key)
+
+
+def render_similar(searcher: ix.Searcher, chunk_id: str, key: str) -> None:
+    hits = searcher.similar(chunk_id, top_k=3)
+    if not hits:
+        st.caption("其他文件中没有相似条款。")
+        return
+    docs = searcher.data.manifest["documents"]
+    for h in hits:
+        clause = ix.clause_from_hit(h, docs)
+        st.markdown(
+            f'<div class="hl-title">{ix.escape(h.chunk.measure_title or h.chunk.citation)}</div>'
+            f'<div class="hl-meta">{ix.escape(clause.source_line)}</div>'
+            f'<div class="hl-text">{ix.escape_block(h.chunk.text)}</div>'
+            f'<div class="hl-cite">——{ix.escape(h.chunk.citation)}</div>',
+            unsafe_allow_html=True,
+        )
+        select_button(clause, f"sel-sim-{key}-{h.chunk.chunk_id}")
+
+
+# ---------------------------------------------------------------- 检索 (judges)
+
+
+def use_example() -> None:
+    example = st.session_state.get("example")
+    if example:
+        st.session_state["query"] = example
+    st.session_state["example"] = None
+
+
+def search_view(searcher: ix.Searcher) -> None:
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left.text_input(
+        "输入问题或关键词（回车检索）",
+        key="query",
+        max_chars=200,
+        placeholder="用日常语言提问，例如：判决赢了但是拿不到钱",
+    )
+    top_k = right.number_input("结果条数", min_value=1, max_value=20, value=5, step=1, key="top_k")
+    st.pills("示例问题", EXAMPLES, key="example", on_change=use_example, label_visibility="collapsed")
+
+    doc_ids = st.session_state.get("f_docs", [])
+    options = ix.filter_options(searcher, doc_ids)
+    titles = dict(options.documents)
+    active = sum(bool(st.session_state.get(k)) for k in ("f_docs", "f_years", "f_sources", "f_sections"))
+    with st.expander(f"筛选：文件、年份、发布机关、部分{f'（已启用 {active} 项）' if active else ''}", key="filters"):
+        a, b = st.columns(2)
+        a.multiselect("文件", list(titles), format_func=lambda d: titles.get(d, d), key="f_docs", placeholder="全部文件")
+        b.multiselect("年份", options.years, key="f_years", placeholder="全部年份")
+        a.multiselect("发布机关", options.sources, key="f_sources", placeholder="全部机关")
+        b.multiselect("部分 / 章节", options.sections, key="f_sections", placeholder="全部部分")
+    filters = ix.make_filters(
+        options,
+        st.session_state.get("f_docs", []),
+        st.session_state.get("f_years", []),
+        st.session_state.get("f_sources", []),
+        st.session_state.get("f_sections", []),
+    )
+
+    query = (st.session_state.get("query") or "").strip()
+    if not query:
+        st.info("输入一个问题，或点上面的示例。答案逐句引自文件原文并注明出处；每条结果可一键复制「条款＋出处」，或加入摘录导出为 Word。")
+        return
+    answer = ix.answer(searcher, query, top_k=int(top_k), filters=filters or None)
+    terms = ix.query_terms(searcher.parse(query))
+    shown_query = ix.escape(query)
+    if answer.found:
+        with st.container(border=True):
+            st.markdown(f'<div class="hl-meta">关于「{shown_query}」，文件中的规定：</div>', unsafe_allow_html=True)
+            for s in answer.sentences:
+                st.markdown(
+                    f'<div class="hl-text">{ix.escape(s.sentence)} <span class="hl-cite">——{ix.escape(s.citation)}</span></div>',
+                    unsafe_allow_html=True,
+                )
+        st.markdown(f"**相关条款 {len(answer.hits)} 条**")
+        st.caption("每条下方的灰色条是「条款原文＋出处」，点右侧按钮即可复制。")
+        for hit in answer.hits:
+            render_hit(searcher, hit, terms, f"q-{hit.chunk.chunk_id}")
+    else:
+        st.warning(
+            f"未找到相关条款。文件中没有能回答「{shown_query}」的规定。可以换个说法、用更具体的词，或放宽筛选条件。",
+            icon=":material/search_off:",
+        )
+        if answer.hits:
+            with st.expander(f"仍然查看最接近的 {len(answer.hits)} 条（相关度低，仅供参考）"):
+                for hit in answer.hits:
+                    render_hit(searcher, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False)
+
+
+# ---------------------------------------------------------------- 主题比较 (researchers)
+
+
+@st.cache_data(show_spinner="正在逐个文件比较…", max_entries=32)
+def cached_comparison(_searcher: ix.Searcher, version: str, theme: str, by: str, per_group: int) -> ix.Comparison:
+    # version is part of the key: after an upload the comparison is computed again
+    return ix.compare_theme(_searcher, theme, by, per_group)  # type: ignore[arg-type]
+
+
+def use_theme() -> None:
+    theme = st.session_state.get("theme_example")
+    if theme:
+        st.session_state["theme"] = theme
+    st.session_state["theme_example"] = None
+
+
+def compare_view(searcher: ix.Searcher) -> None:
+    st.text_input("主题（回车比较）", key="theme", max_chars=100, placeholder="例如：个人破产、在线诉讼、法官惩戒")
+    st.pills("示例主题", THEMES, key="theme_example", on_change=use_theme, label_visibility="collapsed")
+    a, b = st.columns(2)
+    with a:
+        by = st.segmented_control(
+            "比较对象",
+            ["document", "year"],
+            format_func=lambda v: "每份文件" if v == "document" else "每个年份",
+            default="document",
+            required=True,
+            key="compare_by",
+        )
+    per_group = b.slider("每组显示条款数", 1, 5, 2, key="per_group")
+    theme = (st.session_state.get("theme") or "").strip()
+    if not theme:
+        st.info("输入一个主题，查看它在每份文件（或每个年份）中的覆盖程度和最相关的条款。")
+        return
+    comp = cached_comparison(searcher, searcher.version, theme, by or "document", int(per_group))
+    terms = ix.query_terms(searcher.parse(theme))
+    rows = comp.chart_rows()
+    st.markdown(f"**「{ix.escape(theme)}」的覆盖程度**（0–100：该组最相关条款回应主题的把握）", unsafe_allow_html=True)
+    st.vega_lite_chart(
+        None,
+        {
+            "data": {"values": rows},
+            "mark": {"type": "bar", "cornerRadiusEnd": 3, "tooltip": True},
+            "height": {"step": 26},
+            "encoding": {
+                "y": {"field": "name", "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 220}},
+                "x": {"field": "coverage", "type": "quantitative", "title": "覆盖度", "scale": {"domain": [0, 100]}},
+                "color": {
+                    "field": "status",
+                    "type": "nominal",
+                    "title": None,
+                    "scale": {"domain": ["涉及", "未涉及"], "range": ["#1d4e89", "#b8c2d0"]},
+                    "legend": {"orient": "bottom"},
+                },
+                "tooltip": [
+                    {"field": "label", "title": "文件 / 年份"},
+                    {"field": "coverage", "title": "覆盖度"},
+                    {"field": "matches", "title": "含主题词的条款"},
+                    {"field": "measures", "title": "条款总数"},
+                ],
+            },
+        },
+        width="stretch",
+    )
+    strong = [g for g in comp.groups if g.found]
+    weak = [g for g in comp.groups if not g.found]
+    if not strong:
+        st.warning("未找到相关条款：没有哪份文件明确涉及这个主题。下面列出各组最接近的条款，仅供参考。", icon=":material/search_off:")
+    render_groups(searcher, strong or weak, terms)
+    if strong and weak:
+        with st.expander(f"其余 {len(weak)} 组（基本未涉及该主题）"):
+            render_groups(searcher, weak, terms)
+
+
+def render_groups(searcher: ix.Searcher, groups: list[ix.GroupCoverage], terms: tuple[str, ...], per_row: int = 3) -> None:
+    docs = searcher.data.manifest["documents"]
+    for start in range(0, len(groups), per_row):
+        cols = st.columns(per_row)
+        for col, g in zip(cols, groups[start : start + per_row], strict=False):
+            with col, st.container(border=True):
+                st.markdown(
+                    f'<div class="hl-title">{ix.escape(g.label)}</div>'
+                    f'<div class="hl-meta">覆盖度 {round(100 * g.coverage)} · 含主题词的条款 {g.matches}/{g.measures}</div>',
+                    unsafe_allow_html=True,
+                )
+                for h in g.hits:
+                    clause = ix.clause_from_hit(h, docs)
+                    sentences = [h.chunk.sentences[i] for i in h.evidence] or [h.chunk.text]
+                    st.markdown(
+                        f'<div class="hl-meta">{ix.escape(h.chunk.measure_title or h.chunk.citation)}</div>'
+                        f'<div class="hl-text">{"…".join(ix.highlight_html(s, terms) for s in sentences)}</div>'
+                        f'<div class="hl-cite">——{ix.escape(h.chunk.citation)}</div>',
+                        unsafe_allow_html=True,
+                    )
+                    select_button(clause, f"sel-cmp-{g.key}-{h.chunk.chunk_id}")
+
+
+# ---------------------------------------------------------------- 文档库 (everyone)
+
+
+def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
+    infos = ix.list_documents(searcher)
+    total = sum(i.measures for i in infos)
+    st.markdown(f"**已收录 {len(infos)} 份文件，共 {total} 条条款**")
+    st.dataframe([i.row() for i in infos], hide_index=True, width="stretch")
+    skipped = ix.skipped_files(searcher)
+    if skipped:
+        lines = "\n".join(f"- {ix.escape(s.file_name)}：{ix.escape(s.reason)}" for s in skipped)
+        st.warning(f"以下文件未能收录：\n\n{lines}", icon=":material/description:")
+
+    if st.button("重新扫描文件夹", key="rescan", help="文件直接放进（或移出）corpus 文件夹后，点此更新索引"):
+        bar = st.progress(0.0, text="正在检查文件夹…")
+        try:
+            report = service.rebuild(on_progress=progress_callback(bar, "正在更新索引"))
+        except Exception as exc:
+            bar.empty()
+            show_error(exc, "未能更新索引")
+        else:
+            st.session_state["notice"] = ix.describe_report(report, {i.doc_id: i.title for i in infos})
+            st.rerun()
+
+    with st.container(border=True):
+        st.markdown("**添加文件**")
+        n = st.session_state.setdefault("upload_round", 0)
+        upload = st.file_uploader(
+            f"支持 .txt / .md / .html / .docx / .pdf，单个文件不超过 {UPLOAD_LIMIT_MB} MB",
+            type=list(UPLOAD_TYPES),
+            key=f"upload-{n}",
+            max_upload_size=UPLOAD_LIMIT_MB,
+        )
+        if st.button("加入文库并更新索引", disabled=upload is None, type="primary", key="add_doc") and upload is not None:
+            bar = st.progress(0.0, text="正在检查文件…")
+            try:
+                doc, report = service.add(upload.name, upload.getvalue(), on_progress=progress_callback(bar, "正在更新索引"))
+            except Exception as exc:
+                bar.empty()
+                show_error(exc, f"未能添加 {upload.name}")
+            else:
+                titles = {doc.doc_id: doc.title}
+                st.session_state["notice"] = f"已添加《{doc.title}》。" + ix.describe_report(report, titles)
+                st.session_state["upload_round"] = n + 1  # a fresh, empty uploader
+                st.rerun()
+
+    with st.container(border=True):
+        st.markdown("**移除文件**")
+        titles = {i.doc_id: i.title for i in infos}
+        if len(titles) <= 1:
+            # an index needs at least one document; removing the last would leave the page with nothing to search
+            st.caption("文库中至少要保留一份文件：先添加新文件，再移除这一份。")
+            return
+        doc_id = st.selectbox(
+            "要移除的文件", list(titles), format_func=lambda d: titles.get(d, d), index=None, placeholder="选择文件", key="remove_doc_id"
+        )
+        r = st.session_state.setdefault("remove_round", 0)
+        sure = st.checkbox("确认从文库中删除该文件（corpus 文件夹中的文件会被删除）", key=f"remove_sure-{r}")
+        if st.button("移除并更新索引", disabled=not (doc_id and sure), key="remove_doc") and doc_id:
+            bar = st.progress(0.0, text="正在更新索引…")
+            try:
+                report = service.remove(doc_id, on_progress=progress_callback(bar, "正在更新索引"))
+            except Exception as exc:
+                bar.empty()
+                show_error(exc, "未能移除文件")
+            else:
+                st.session_state["notice"] = ix.describe_report(report, titles)
+                st.session_state["remove_round"] = r + 1  # untick the confirmation
+                selection_keep = {k: v for k, v in selection().items() if not k.startswith(f"{doc_id}#")}
+                st.session_state["selection"] = selection_keep
+                st.rerun()
+
+
+# ---------------------------------------------------------------- 摘录导出 (clerks)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_exports(clauses: tuple[ix.Clause, ...], title: str) -> tuple[bytes, str]:
+    return ix.to_docx(clauses, title), ix.to_markdown(clauses, title)
+
+
+def export_view() -> None:
+    chosen = list(selection().values())
+    if not chosen:
+        st.info("还没有摘录。在「检索」或「主题比较」的结果中点「＋ 加入摘录」，再回到这里导出 Word 或 Markdown。")
+        return
+    st.markdown(f"**已选 {len(chosen)} 条**（每条后附出处、文件标题和日期）")
+    for c in chosen:
+        with st.container(border=True):
+            st.markdown(
+                f'<div class="hl-title">{ix.escape(c.measure_title or c.citation)}</div>'
+                f'<div class="hl-text">{ix.escape_block(c.text)}</div>'
+                f'<div class="hl-cite">——{ix.escape(c.citation)}</div>'
+                f'<div class="hl-meta">{ix.escape(c.source_line)}</div>',
+                unsafe_allow_html=True,
+            )
+            st.button("移出", key=f"drop-{c.chunk_id}", on_click=toggle_clause, args=(c,), type="tertiary")
+    title = st.text_input("导出文件标题", value="摘录条款", max_chars=60, key="export_title") or "摘录条款"
+    docx_bytes, markdown = cached_exports(tuple(chosen), title)
+    row = st.container(horizontal=True)
+    row.download_button(
+        "下载 Word（.docx）",
+        docx_bytes,
+        file_name=ix.export_filename(title, ".docx"),
+        mime=ix.DOCX_MIME,
+        on_click="ignore",
+        type="primary",
+        key="dl_docx",
+    )
+    row.download_button(
+        "下载 Markdown（.md）",
+        markdown.encode("utf-8"),
+        file_name=ix.export_filename(title, ".md"),
+        mime=ix.MARKDOWN_MIME,
+        on_click="ignore",
+        key="dl_md",
+    )
+    row.button("清空摘录", on_click=clear_selection, key="clear_sel")
+
+
+# ---------------------------------------------------------------- the page
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="司法改革文件检索",
+        page_icon="⚖️",
+        layout="wide",
+        menu_items={"Get help": None, "Report a bug": None, "About": "司法改革文件检索：离线语义检索与带出处的条款摘录。"},
+    )
+    st.markdown(ix.HIGHLIGHT_STYLE + APP_CSS, unsafe_allow_html=True)
+    st.title(":material/balance: 司法改革文件检索")
+    corpus, index, model = settings()
+    service = get_service(corpus, index, model)
+    if not Path(corpus).is_dir():
+        st.error(f"找不到文档文件夹 {ix.escape(corpus)}。请建立该文件夹并放入文件，或用环境变量 INDEXER_CORPUS 指定文件夹。")
+        return
+    failure = ensure_index(service, corpus, index, model)
+    if failure is None:
+        try:
+            searcher = service.searcher()
+        except Exception as exc:
+            failure = exc
+    if failure is not None:
+        empty = not any(p.suffix.lower() in ix.SUPPORTED_SUFFIXES for p in Path(corpus).iterdir() if p.is_file())
+        if empty and not isinstance(failure, ix.IndexerError):  # the library cannot index an empty folder
+            st.error(f"文档文件夹 {ix.escape(corpus)} 中没有可检索的文件。请放入 .txt / .md / .html / .docx / .pdf 文件后刷新页面。")
+            return
+        show_error(failure, "无法打开文档索引")
+        # rebuilding helps with a damaged or mismatched index, not with a missing model
+        if isinstance(failure, INDEX_ERRORS):
+            rebuild_button(service, "rebuild")
+        return
+    notice = st.session_state.pop("notice", None)
+    if notice:
+        st.success(ix.escape(notice), icon=":material/check_circle:")
+    n_sel = len(selection())
+    search_tab, compare_tab, library_tab, export_tab = st.tabs(
+        [":material/search: 检索", ":material/bar_chart: 主题比较", ":material/library_books: 文档库", ":material/content_paste: 摘录导出"],
+        key="tab",
+    )
+    with search_tab:
+        if n_sel:
+            st.caption(f"已加入摘录 {n_sel} 条 · 在「摘录导出」中下载 Word / Markdown")
+        guarded("检索出错", search_view, searcher)
+    with compare_tab:
+        guarded("比较出错", compare_view, searcher)
+    with library_tab:
+        guarded("文档库出错", library_view, service, searcher)
+    with export_tab:
+        guarded("导出出错", export_view)
+
+
+try:
+    main()
+except Exception as exc:  # the last line of defence: a message, never a traceback
+    show_error(exc, "页面出错")

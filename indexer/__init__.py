@@ -7,6 +7,10 @@ The public API, used by ``app.py`` and the CLI:
   rebuild, swap), :func:`add_document`, :func:`remove_document`;
 * retrieval: :class:`Searcher`, :class:`Filters`, :func:`answer`;
 * the data: :class:`Document`, :class:`Chunk`, :class:`Hit`, :class:`Answer`;
+* the page's helpers: :func:`highlight_html` and :func:`escape` (safe HTML),
+  :class:`Clause`, :func:`to_docx` and :func:`to_markdown` (cited exports),
+  :func:`compare_theme` (a theme across documents or years), and
+  :func:`list_documents` / :func:`filter_options` (the library of documents);
 * errors: :class:`IndexerError` and its subclasses.
 """
 
@@ -14,7 +18,18 @@ from __future__ import annotations
 
 from .answer import answer
 from .build import BuildReport, build_index, is_stale
+from .catalog import (
+    DocumentInfo,
+    FilterOptions,
+    SkippedFile,
+    describe_report,
+    filter_options,
+    list_documents,
+    make_filters,
+    skipped_files,
+)
 from .chunking import chunk_document, segment_document
+from .compare import Comparison, GroupCoverage, compare_theme
 from .corpus import MAX_UPLOAD_BYTES, add_document, remove_document, sanitize_filename
 from .encoders import DEFAULT_MODEL, get_encoder
 from .errors import (
@@ -26,6 +41,9 @@ from .errors import (
     ModelUnavailableError,
     UnreadableDocumentError,
 )
+from .export import DOCX_MIME, MARKDOWN_MIME, Clause, clause_from_hit, copy_text, export_filename, to_docx, to_markdown
+from .highlight import STYLE as HIGHLIGHT_STYLE
+from .highlight import escape, escape_block, highlight_html, query_terms, relevance_meter
 from .loading import SUPPORTED_SUFFIXES, CorpusLoad, Skipped, load_corpus, load_document
 from .schema import Answer, AnswerSentence, Chunk, Document, Hit
 from .search import Filters, Searcher, SearchResult
@@ -33,6 +51,9 @@ from .service import IndexService
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DOCX_MIME",
+    "HIGHLIGHT_STYLE",
+    "MARKDOWN_MIME",
     "MAX_UPLOAD_BYTES",
     "SUPPORTED_SUFFIXES",
     "Answer",
@@ -40,9 +61,14 @@ __all__ = [
     "BadInputError",
     "BuildReport",
     "Chunk",
+    "Clause",
+    "Comparison",
     "CorpusLoad",
     "Document",
+    "DocumentInfo",
+    "FilterOptions",
     "Filters",
+    "GroupCoverage",
     "Hit",
     "IndexDamagedError",
     "IndexMismatchError",
@@ -53,16 +79,33 @@ __all__ = [
     "SearchResult",
     "Searcher",
     "Skipped",
+    "SkippedFile",
     "UnreadableDocumentError",
     "add_document",
     "answer",
     "build_index",
     "chunk_document",
+    "clause_from_hit",
+    "compare_theme",
+    "copy_text",
+    "describe_report",
+    "escape",
+    "escape_block",
+    "export_filename",
+    "filter_options",
     "get_encoder",
+    "highlight_html",
     "is_stale",
+    "list_documents",
     "load_corpus",
     "load_document",
+    "make_filters",
+    "query_terms",
+    "relevance_meter",
     "remove_document",
     "sanitize_filename",
     "segment_document",
+    "skipped_files",
+    "to_docx",
+    "to_markdown",
 ]

@@ -1,0 +1,245 @@
+"""The page in a real browser: Debian's chromium driven by Playwright against `streamlit run app.py`.
+
+Screenshots at 1280 px and 400 px wide go to ``screenshots/`` (git-ignored) so
+that a person can look at them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import docx
+import pytest
+
+from .app_support import HOSTILE_DOC, HOSTILE_NAME, build_small_index, copy_index
+from .conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+# a browser download fails on these machines: use Debian's chromium, quietly
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "screenshots"
+WIDTHS = (1280, 400)
+#: generous: the first question of a fresh server loads the model
+WAIT_MS = 120_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-wqy-microhei)")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
+expect = sync_api.expect
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def streamlit_server(corpus: Path, index: Path, log: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free local port; yields its URL once it answers its health check."""
+    port = free_port()
+    env = {**os.environ, "INDEXER_CORPUS": str(corpus), "INDEXER_INDEX": str(index)}
+    env.pop("INDEXER_MODEL", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true"]
+    # a fixed local address: no network lookups, nothing reachable from outside
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 90
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"streamlit did not start:\n{log.read_text(errors='replace')}")
+                time.sleep(0.3)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("browser")
+    build_small_index(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(built: Path) -> Iterator[str]:
+    with streamlit_server(built / "corpus", built / "index", built / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_page(browser: object, url: str, width: int) -> tuple[object, list[str]]:
+    context = browser.new_context(viewport={"width": width, "height": 900}, accept_downloads=True, locale="zh-CN")  # type: ignore[attr-defined]
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: object) -> None:
+        dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    page.on("dialog", on_dialog)
+    page.goto(url)
+    page.get_by_label("输入问题或关键词（回车检索）").wait_for(timeout=WAIT_MS)
+    return page, dialogs
+
+
+def screenshot(page: object, name: str) -> Path:
+    """The whole page, not just the viewport: Streamlit scrolls inside its main container."""
+    SHOTS.mkdir(exist_ok=True)
+    width = page.viewport_size["width"]  # type: ignore[attr-defined]
+    page.wait_for_timeout(800)  # type: ignore[attr-defined]
+    height = page.evaluate(  # type: ignore[attr-defined]
+        """() => Math.max(document.documentElement.scrollHeight,
+            ...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]'].map(s => (document.querySelector(s) || {}).scrollHeight || 0))"""
+    )
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 8000)})  # type: ignore[attr-defined]
+    page.wait_for_timeout(800)  # type: ignore[attr-defined]
+    path = SHOTS / name
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.set_viewport_size({"width": width, "height": 900})  # type: ignore[attr-defined]
+    return path
+
+
+def ask(page: object, question: str) -> None:
+    box = page.get_by_label("输入问题或关键词（回车检索）")  # type: ignore[attr-defined]
+    box.fill(question)
+    box.press("Enter")
+
+
+def tab(page: object, name: str) -> None:
+    page.get_by_role("tab", name=re.compile(name)).click()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_search_copy_export_compare_and_documents(server: str, browser: object, width: int, tmp_path: Path) -> None:
+    page, dialogs = open_page(browser, server, width)
+    assert page.title() == "司法改革文件检索"
+    # a tool, not a demo: no Deploy button, no developer menu
+    assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+    assert page.get_by_role("button", name="Deploy").count() == 0
+
+    ask(page, "个人破产相关改革")
+    expect(page.get_by_text("文件中的规定")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("mark.hl-term", has_text="个人破产").first).to_be_visible()
+    expect(page.locator("mark.hl-sent").first).to_be_visible()
+    expect(page.get_by_text("第一部分第5项").first).to_be_visible()
+    # the layout fits the window: nothing wider than the viewport
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+    # one click copies "clause text\n——citation"
+    strip = page.locator('[data-testid="stCode"]').first
+    strip.hover()
+    strip.get_by_role("button", name="Copy to clipboard").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("5.完善市场主体救治和退出机制。")
+    assert copied.endswith("\n——《2021年全省法院司法改革工作要点》（广东高院，2021年11月10日）第一部分第5项")
+    screenshot(page, f"search-{width}.png")
+
+    # collect the first result and export it as Word
+    page.get_by_role("button", name="＋ 加入摘录").first.click()
+    expect(page.get_by_role("button", name=re.compile("已加入摘录")).first).to_be_visible(timeout=WAIT_MS)
+    tab(page, "摘录导出")
+    expect(page.get_by_text("已选 1 条")).to_be_visible(timeout=WAIT_MS)
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="下载 Word（.docx）").click()
+    assert download.value.suggested_filename == "摘录条款.docx"
+    saved = tmp_path / "export.docx"
+    download.value.save_as(saved)
+    paragraphs = [p.text for p in docx.Document(str(saved)).paragraphs]
+    clause, citation = copied.rsplit("\n——", 1)
+    assert clause.splitlines()[0] in paragraphs and f"——{citation}" in paragraphs
+    screenshot(page, f"export-{width}.png")
+
+    # researchers: one theme against every document
+    tab(page, "主题比较")
+    theme = page.get_by_label("主题（回车比较）")
+    theme.fill("法官惩戒")
+    theme.press("Enter")
+    expect(page.get_by_text("的覆盖程度")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_be_visible(timeout=WAIT_MS)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    screenshot(page, f"compare-{width}.png")
+
+    tab(page, "文档库")
+    expect(page.get_by_text("已收录 4 份文件")).to_be_visible(timeout=WAIT_MS)
+    screenshot(page, f"documents-{width}.png")
+    assert not dialogs
+
+
+def test_html_in_a_document_and_a_query_shows_as_text(built: Path, browser: object, tmp_path: Path) -> None:
+    corpus, index = copy_index(built, tmp_path)
+    with streamlit_server(corpus, index, tmp_path / "streamlit.log") as url:
+        page, dialogs = open_page(browser, url, 1280)
+        tab(page, "文档库")
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": HOSTILE_NAME, "mimeType": "text/plain", "buffer": HOSTILE_DOC}]
+        )
+        add = page.get_by_role("button", name="加入文库并更新索引")
+        expect(add).to_be_enabled(timeout=WAIT_MS)
+        add.click()
+        expect(page.get_by_text("已添加《关于<b>加强</b>立案服务的通知<script>alert(1)</script>》", exact=False)).to_be_visible(
+            timeout=WAIT_MS
+        )
+
+        tab(page, "检索")
+        ask(page, "<b>严格</b>立案审查<script>alert(2)</script><img src=x onerror=alert(3)>")
+        expect(page.get_by_text("<script>alert(1)</script>对于申请立案的材料", exact=False).first).to_be_visible(timeout=WAIT_MS)
+        expect(page.get_by_text("<b>严格</b>", exact=False).first).to_be_visible()
+        # nothing from the document or the query became markup
+        rendered = ".hl-text, .hl-title, .hl-meta, .hl-cite"
+        assert page.locator(f":is({rendered}) :is(b, i, img, script)").count() == 0
+        assert page.locator("img[src=x]").count() == 0
+        assert page.locator("script", has_text="alert(").count() == 0
+        screenshot(page, "hostile-1280.png")
+        assert not dialogs
+
+
+def test_two_people_at_once(server: str, browser: object) -> None:
+    judge, _ = open_page(browser, server, 1280)
+    clerk, _ = open_page(browser, server, 400)
+    # both questions are in flight before either answer is awaited
+    ask(judge, "法官惩戒")
+    ask(clerk, "网上打官司")
+    expect(judge.get_by_text("第二部分第9项").first).to_be_visible(timeout=WAIT_MS)
+    expect(clerk.get_by_text("第四部分第19项").first).to_be_visible(timeout=WAIT_MS)
