@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,12 +31,13 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .build import char_bigrams, embedded_sentences
+from .dense import serve_single_threaded
 from .encoders import Encoder, get_encoder
 from .errors import BadInputError
 from .fusion import Calibrator, LinearRanker, load_models, ranks, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
 from .schema import Hit
-from .segmentation import Segmenter, default_segmenter, normalise
+from .segmentation import Segmenter, default_segmenter
 from .store import IndexData, load_index
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class Searcher:
             raise IndexMismatchError(
                 f"index was built with encoder '{data.model_id}', not '{encoder.model_id}'; rebuild it or use its encoder"
             )
+        serve_single_threaded()
         self.data = data
         self.encoder = encoder
         self.segmenter = segmenter or default_segmenter()
@@ -448,7 +451,8 @@ class Searcher:
         total = sum(w for _, w in toks) or 1.0
         out = []
         for p, sim in zip(positions, sims, strict=False):
-            text = normalise(chunk.sentences[p])
+            # documents are in simplified Chinese already; folding width and case is enough here
+            text = unicodedata.normalize("NFKC", chunk.sentences[p]).lower()
             lex = sum(w for t, w in toks if t in text) / total
             out.append((p, float(sim) + 0.5 * lex))
         out.sort(key=lambda x: (-x[1], x[0]))
