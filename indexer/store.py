@@ -6,7 +6,9 @@ Layout of an index folder (``embeddings/`` by default)::
     v-<time>-<id>/           one complete index version
         manifest.json        encoder, dimension, dictionary, documents and their
                              content hashes, file sizes and SHA-256 sums
-        chunks.jsonl         chunk metadata, one JSON object a line
+        chunks.jsonl         chunk metadata, one JSON object a line (read on demand)
+        chunk_index.npz      byte offset of each line, document and section of each chunk
+        sections.json        the distinct section headings
         tokens.jsonl         BM25 tokens of each chunk (reused by later builds)
         units.npy            every embedded text's vector (float16)
         unit_keys.npy        SHA-1 of each embedded text (the embedding cache key)
@@ -32,11 +34,12 @@ import fcntl
 import hashlib
 import json
 import logging
+import mmap
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +53,7 @@ from .schema import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 #: files whose SHA-256 is checked on every load; larger ones are checked by size
@@ -60,6 +63,39 @@ VERIFY_HASH_MAX_BYTES = 256 * 1024 * 1024
 REBUILD_HINT = "rebuild it: python -m indexer build --corpus CORPUS_DIR --index {index}"
 
 
+class ChunkStore(Sequence[Chunk]):
+    """The chunks of an index, parsed from ``chunks.jsonl`` only when asked for.
+
+    A million measures would take gigabytes as Python objects; the search
+    needs a handful per query, so lines are located by offset in a
+    memory-mapped file and parsed on access.
+    """
+
+    def __init__(self, path: Path, offsets: np.ndarray) -> None:
+        self._offsets = offsets
+        self._file = path.open("rb")
+        size = path.stat().st_size
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):  # noqa: ANN001, ANN204 - int or slice, as Sequence allows
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        line = self._map[int(self._offsets[i]) : int(self._offsets[i + 1])]
+        return Chunk.from_dict(json.loads(line))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass(frozen=True)
 class IndexData:
     """One loaded, verified index version (immutable once loaded)."""
@@ -67,7 +103,7 @@ class IndexData:
     path: Path
     version: str
     manifest: dict[str, Any]
-    chunks: tuple[Chunk, ...]
+    chunks: Sequence[Chunk]
     dense: DenseIndex
     #: sentence vectors' index, or None for very large collections
     sentence_index: DenseIndex | None
@@ -84,6 +120,9 @@ class IndexData:
     #: index of the document of each chunk in ``doc_ids``
     chunk_doc: np.ndarray
     doc_ids: tuple[str, ...]
+    #: index of each chunk's section heading in ``sections``
+    chunk_section: np.ndarray
+    sections: tuple[str, ...]
     #: unit id of each document's title, aligned with ``doc_ids``
     doc_title_units: np.ndarray
 
@@ -199,9 +238,20 @@ class IndexWriter:
         bm25_bigram: BM25Index,
     ) -> None:
         t = self.tmp
-        with (t / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+        offsets = [0]
+        with (t / "chunks.jsonl").open("wb") as fh:
             for c in chunks:
-                fh.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
+                offsets.append(offsets[-1] + fh.write((json.dumps(c.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")))
+        doc_pos = {d: i for i, d in enumerate(manifest["documents"])}
+        section_pos: dict[str, int] = {}
+        section_id = [section_pos.setdefault(c.section, len(section_pos)) for c in chunks]
+        np.savez(
+            t / "chunk_index.npz",
+            offsets=np.asarray(offsets, dtype=np.int64),
+            chunk_doc=np.asarray([doc_pos[c.doc_id] for c in chunks], dtype=np.int32),
+            chunk_section=np.asarray(section_id, dtype=np.int32),
+        )
+        (t / "sections.json").write_text(json.dumps(list(section_pos), ensure_ascii=False), encoding="utf-8")
         with (t / "tokens.jsonl").open("w", encoding="utf-8") as fh:
             for toks in tokens:
                 fh.write(json.dumps(toks, ensure_ascii=False) + "\n")
@@ -309,15 +359,18 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
     verify_files(index_dir, version, manifest)
     root = index_dir / version
     try:
-        chunks = tuple(Chunk.from_dict(json.loads(line)) for line in (root / "chunks.jsonl").read_text(encoding="utf-8").splitlines())
+        ci = np.load(root / "chunk_index.npz")
+        offsets, chunk_doc, chunk_section = ci["offsets"], ci["chunk_doc"], ci["chunk_section"]
+        sections = tuple(json.loads((root / "sections.json").read_text(encoding="utf-8")))
+        chunks = ChunkStore(root / "chunks.jsonl", offsets)
         units = np.load(root / "units.npy", mmap_mode="r")
         cu = np.load(root / "chunk_units.npz")
         sentence_units, sentence_offsets, title_units = cu["sentence_units"], cu["sentence_offsets"], cu["title_units"]
         dense = DenseIndex.load(root / "dense.faiss")
         sentence_index = DenseIndex.load(root / "sentences.faiss") if (root / "sentences.faiss").exists() else None
-        bm25 = BM25Index.load(root / "bm25")
-        bm25_title = BM25Index.load(root / "bm25_title")
-        bm25_bigram = BM25Index.load(root / "bm25_bigram")
+        bm25 = BM25Index.load(root / "bm25", mmap=True)
+        bm25_title = BM25Index.load(root / "bm25_title", mmap=True)
+        bm25_bigram = BM25Index.load(root / "bm25_bigram", mmap=True)
     except IndexerError:
         raise
     except Exception as exc:  # any parse failure of a file that passed the size check
@@ -339,14 +392,18 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         or units.shape[1] != dim
         or dense.dim != dim
         or manifest["counts"].get("chunks") != n
+        or len(chunk_doc) != n
+        or len(chunk_section) != n
+        or (n and int(chunk_section.max()) >= len(sections))
+        or (n and int(offsets[-1]) != manifest["files"]["chunks.jsonl"]["size"])
     ):
         raise IndexDamagedError(
             f"index {root} is inconsistent (parts disagree on the number of chunks); " + REBUILD_HINT.format(index=index_dir)
         )
     doc_ids = tuple(manifest["documents"])
-    pos = {d: i for i, d in enumerate(doc_ids)}
     try:
-        chunk_doc = np.array([pos[c.doc_id] for c in chunks], dtype=np.int32)
+        if n and int(chunk_doc.max()) >= len(doc_ids):
+            raise KeyError("chunk of an unlisted document")
         doc_title_units = np.array([int(manifest["doc_title_units"][d]) for d in doc_ids], dtype=np.int64)
     except (KeyError, TypeError, ValueError):
         raise IndexDamagedError(f"index {root} has chunks of an unlisted document; " + REBUILD_HINT.format(index=index_dir)) from None
@@ -366,6 +423,8 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         title_units=title_units,
         chunk_doc=chunk_doc,
         doc_ids=doc_ids,
+        chunk_section=chunk_section,
+        sections=sections,
         doc_title_units=doc_title_units,
     )
 
@@ -373,29 +432,34 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
 def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes, np.ndarray], dict[str, list[str]]]:
     """Embeddings (by text key) and BM25 tokens (by chunk fingerprint) of the live index, for reuse.
 
-    Returns empty maps when there is no usable previous index: a build then
-    simply embeds everything.
+    Embeddings are reused from any earlier format version built with the same
+    encoder (a format change must not cost a full re-embedding); they are only
+    taken from files whose checksums match.  Returns empty maps when there is
+    nothing usable: a build then simply embeds everything.
     """
     try:
         version = current_version(index_dir)
         if version is None:
             return {}, {}
-        manifest = read_manifest(index_dir, version)
+        root = index_dir / version
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if manifest["encoder"].get("model_id") != model_id or int(manifest["encoder"].get("dim", -1)) != dim:
             return {}, {}
-        verify_files(index_dir, version, manifest)
-        root = index_dir / version
+        for name in ("units.npy", "unit_keys.npy"):
+            meta = manifest["files"][name]
+            if (root / name).stat().st_size != meta["size"] or _sha256(root / name) != meta["sha256"]:
+                raise IndexDamagedError(f"{name} is damaged")
         keys = np.load(root / "unit_keys.npy")
         units = np.load(root / "units.npy")
         vectors = {bytes(k): units[i] for i, k in enumerate(keys)}
         tokens: dict[str, list[str]] = {}
-        if manifest["segmenter"].get("fingerprint"):
-            fps = manifest.get("chunk_fingerprints", [])
+        fingerprint = manifest.get("segmenter", {}).get("fingerprint")
+        if manifest.get("format_version") == FORMAT_VERSION and fingerprint:
+            verify_files(index_dir, version, manifest)
             with (root / "tokens.jsonl").open(encoding="utf-8") as fh:
-                for fp, line in zip(fps, fh, strict=False):
-                    tokens[fp] = json.loads(line)
-            tokens = {f"{manifest['segmenter']['fingerprint']}:{k}": v for k, v in tokens.items()}
+                for fp, line in zip(manifest.get("chunk_fingerprints", []), fh, strict=False):
+                    tokens[f"{fingerprint}:{fp}"] = json.loads(line)
         return vectors, tokens
-    except (IndexerError, OSError, ValueError, KeyError) as exc:
+    except (IndexerError, OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("previous index in %s not reused (%s); embedding everything", index_dir, exc)
         return {}, {}

@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.bm25 import BM25Index
 
@@ -38,3 +40,16 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     bm.save(tmp_path)
     again = BM25Index.load(tmp_path)
     np.testing.assert_array_equal(bm.scores({"破产": 1, "企业": 0.5}), again.scores({"破产": 1, "企业": 0.5}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(["甲", "乙", "丙", "丁", "戊", "己"]), max_size=8), min_size=1, max_size=40),
+    st.dictionaries(st.sampled_from(["甲", "乙", "丙", "庚"]), st.floats(0.1, 2.0), min_size=1, max_size=3),
+    st.data(),
+)
+def test_candidate_scoring_equals_full_scoring(docs, weights, data) -> None:
+    bm = BM25Index.build(docs)
+    subset = np.array(sorted(data.draw(st.sets(st.integers(0, len(docs) - 1), min_size=1))), dtype=np.int64)
+    np.testing.assert_allclose(bm.scores_for(weights, subset), bm.scores(weights)[subset], rtol=1e-5)
+    np.testing.assert_allclose(bm.coverage_for(list(weights), subset), bm.coverage(list(weights))[subset], rtol=1e-5)

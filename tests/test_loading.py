@@ -194,6 +194,18 @@ def test_unreadable_files_raise_with_a_reason(tmp_path: Path, name: str, content
     assert name in str(info.value)
 
 
+def test_pdf_without_text_layer_says_to_ocr(tmp_path: Path) -> None:
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(595, 842)
+    path = tmp_path / "scan.pdf"
+    with path.open("wb") as fh:
+        w.write(fh)
+    with pytest.raises(UnreadableDocumentError, match="no text layer"):
+        load_document(path)
+
+
 def test_oversized_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     with path.open("wb") as fh:

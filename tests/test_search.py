@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from indexer.errors import BadInputError, IndexMismatchError
 from indexer.search import FEATURES, Filters, Searcher
@@ -119,3 +121,24 @@ def test_plain_language_questions_find_the_right_measure(e5_index: Path, query: 
     hits = Searcher.open(e5_index).search(query, top_k=3).hits
     assert hits[0].chunk.key == f"gd_courts_judicial_reform_2021#{measure}", [h.chunk.key for h in hits]
     assert hits[0].evidence  # the sentences that matched, for highlighting
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=120))
+def test_fuzzed_queries_answer_or_refuse_cleanly(hash_index: Path, text: str) -> None:
+    searcher = _fuzz_searcher(hash_index)
+    try:
+        res = searcher.search(text, top_k=5)
+    except BadInputError as exc:
+        assert "empty" in str(exc)
+        return
+    assert len(res.hits) <= 5 and all(h.chunk.citation for h in res.hits)
+
+
+_SEARCHERS: dict[Path, Searcher] = {}
+
+
+def _fuzz_searcher(index: Path) -> Searcher:
+    if index not in _SEARCHERS:
+        _SEARCHERS[index] = Searcher.open(index)
+    return _SEARCHERS[index]

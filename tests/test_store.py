@@ -107,3 +107,44 @@ def test_old_versions_are_pruned(tmp_path: Path) -> None:
         build_index(corpus, index, model="hash")
     versions = sorted(p.name for p in index.glob("v-*"))
     assert len(versions) <= 3 and current_version(index) in versions
+
+
+KILLED_BUILD = """
+import sys, time
+from indexer.build import build_index
+from indexer.encoders import HashEncoder
+
+class Slow(HashEncoder):
+    def encode_passages(self, texts):
+        print("embedding", flush=True)
+        time.sleep(0.5)
+        return super().encode_passages(texts)
+
+build_index(sys.argv[1], sys.argv[2], encoder=Slow())
+"""
+
+
+def test_build_killed_with_sigkill_leaves_the_previous_index(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from indexer.search import Searcher
+
+    from .conftest import ROOT
+
+    index = _build(tmp_path)
+    before = current_version(index)
+    probe = [[h.chunk.chunk_id for h in Searcher.open(index).search(q, top_k=5).hits] for q in ("立案", "执行款", "改革")]
+    corpus = tmp_path / "corpus"
+    (corpus / "new.txt").write_text("新规定\n第一条 新规定的内容。\n第二条 另一条。\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(corpus), str(index)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "embedding"  # it is inside the build now
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert current_version(index) == before
+    after = [[h.chunk.chunk_id for h in Searcher.open(index).search(q, top_k=5).hits] for q in ("立案", "执行款", "改革")]
+    assert after == probe
+    build_index(corpus, index, model="hash")
+    assert not list(index.glob(".tmp-*"))  # whatever the dead build left is removed by the next one
+    assert current_version(index) != before
