@@ -28,6 +28,7 @@ from .bm25 import BM25Index
 from .chunking import segment_document
 from .dense import DenseIndex
 from .encoders import DEFAULT_MODEL, Encoder, get_encoder
+from .errors import BadInputError
 from .loading import Skipped, load_corpus
 from .schema import Chunk, Document
 from .segmentation import Segmenter, default_segmenter
@@ -168,6 +169,9 @@ def build_index(
     if encoder is None:
         encoder = get_encoder(model or _previous_model(index_dir) or DEFAULT_MODEL)
     docs, skipped = corpus_state(corpus_dir)
+    if not docs:
+        reasons = f" ({len(skipped)} files skipped: {skipped[0].path}: {skipped[0].reason}…)" if skipped else ""
+        raise BadInputError(f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files")
     with build_lock(index_dir):
         cleaned = clean_leftovers(index_dir)
         previous: dict[str, Any] = {}

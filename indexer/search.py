@@ -251,17 +251,21 @@ class Searcher:
         top = order[:top_k]
         hits = []
         sent_scores = []
-        top_score = float(fused[order[0]])
+        background = self._background_stats(qv)
+        evidence: dict[str, float] = {}
         for rank, i in enumerate(top, start=1):
             c = int(cand[i])
             chunk = self.data.chunks[c]
             ss = self._sentence_scores(q, qv, c)
-            evidence = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
+            best_sentences = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
             signals = {f: float(feats[i, j]) for j, f in enumerate(FEATURES)}
-            signals["relevance"] = float(np.exp(min(0.0, float(fused[i]) - top_score)))
-            hits.append(Hit(rank=rank, score=float(fused[i]), chunk=chunk, evidence=evidence, signals=signals))
+            hit_evidence = self._calibration_evidence(q, fused, order, rank - 1, aux, background)
+            if rank == 1:
+                evidence = hit_evidence
+            # the calibrator's P(relevant) of this measure, read as if it were the best one
+            signals["relevance"] = self._relevance(hit_evidence, float(fused[i]) - float(fused[order[0]]))
+            hits.append(Hit(rank=rank, score=float(fused[i]), chunk=chunk, evidence=best_sentences, signals=signals))
             sent_scores.append(tuple(ss))
-        evidence = self._calibration_evidence(q, qv, fused, order, aux)
         return SearchResult(q, tuple(hits), (time.perf_counter() - t0) * 1000, mode, self.version, evidence, tuple(sent_scores))
 
     def similar(self, chunk_id: str, top_k: int = 5, other_documents: bool = True) -> list[Hit]:
@@ -341,7 +345,6 @@ class Searcher:
         d = self.data
         weights = self._weights(q)
         bm = d.bm25.scores(weights)
-        bm_raw_max = float(bm.max()) if len(bm) else 0.0
         if mask is not None:
             bm = np.where(mask, bm, 0.0)
         bm_n = _norm_max(bm)
@@ -423,7 +426,7 @@ class Searcher:
             "sentence_raw": sent_best,
             "coverage_raw": cov,
             "coverage_x_raw": cov_x,
-            "bm25_raw_max": bm_raw_max,
+            "bm25_raw": bm[cand],
             "candidates": cand,
         }
         return cand, X, aux
@@ -458,30 +461,38 @@ class Searcher:
         out.sort(key=lambda x: (-x[1], x[0]))
         return out
 
+    def _background_stats(self, qv: np.ndarray) -> tuple[float, float]:
+        """Mean and spread of the query's similarity to sentences in general."""
+        if self._background is None or len(self._background) < 2:
+            return 0.0, 1.0
+        bg = self._background @ qv
+        return float(bg.mean()), max(float(bg.std()), 1e-6)
+
     def _calibration_evidence(
-        self, q: Query, qv: np.ndarray, fused: np.ndarray, order: np.ndarray, aux: dict[str, Any]
+        self, q: Query, fused: np.ndarray, order: np.ndarray, pos: int, aux: dict[str, Any], background: tuple[float, float]
     ) -> dict[str, float]:
-        top = order[0]
-        top_sentence = float(aux["sentence_raw"][top])
-        if self._background is not None and len(self._background) > 1:
-            bg = self._background @ qv
-            background, z = float(bg.mean()), (top_sentence - float(bg.mean())) / max(float(bg.std()), 1e-6)
-        else:
-            background, z = 0.0, 0.0
-        second = float(fused[order[1]]) if len(order) > 1 else float(fused[top]) - 1.0
+        """Evidence that the measure ranked ``pos`` (0 = first) answers the query."""
+        i = order[pos]
+        sentence = float(aux["sentence_raw"][i])
+        nxt = float(fused[order[pos + 1]]) if pos + 1 < len(order) else float(fused[i]) - 1.0
         known = [self.data.bm25.idf(t) for t in dict.fromkeys(q.tokens)]
         n_tok = max(1, len(q.tokens))
         return {
-            "top_score": float(fused[top]),
-            "margin": float(fused[top]) - second,
-            "top_sentence": top_sentence,
-            "top_coverage": float(aux["coverage_raw"][top]),
-            "top_coverage_x": float(aux["coverage_x_raw"][top]),
+            "top_score": float(fused[i]),
+            "margin": float(fused[i]) - nxt,
+            "top_sentence": sentence,
+            "top_coverage": float(aux["coverage_raw"][i]),
+            "top_coverage_x": float(aux["coverage_x_raw"][i]),
             "known_share": float(sum(1 for k in known if k > 0) / n_tok) if q.tokens else 0.0,
-            "top_bm25_per_token": float(aux["bm25_raw_max"]) / n_tok,
-            "sentence_z": z,
-            "background": background,
+            "top_bm25_per_token": float(aux["bm25_raw"][i]) / n_tok,
+            "sentence_z": (sentence - background[0]) / background[1],
+            "background": background[0],
         }
+
+    def _relevance(self, evidence: dict[str, float], gap: float) -> float:
+        if self.calibrator is None:
+            return float(np.exp(min(0.0, gap)))
+        return self.calibrator.probability(np.array([evidence[f] for f in self.calibrator.features]))
 
 
 def _year(date: str) -> int | None:

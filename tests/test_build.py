@@ -111,3 +111,12 @@ def test_embedded_texts_of_a_chunk() -> None:
     assert [p for p, _ in embedded_sentences(chunk)] == list(range(len(chunk.sentences)))
     assert title_text(chunk) == "完善市场主体救治和退出机制"
     assert char_bigrams("个人破产！") == ["个人", "人破", "破产"]
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
+    from indexer.errors import BadInputError
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "broken.pdf").write_bytes(b"nope")
+    with pytest.raises(BadInputError, match="no readable documents"):
+        build_index(tmp_path / "corpus", tmp_path / "index", model="hash")
