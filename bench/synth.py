@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from indexer.bm25 import BM25Index  # noqa: E402
 from indexer.dense import DenseIndex  # noqa: E402
-from indexer.store import CURRENT, IndexWriter, _sha256, current_version, load_index  # noqa: E402
+from indexer.store import CURRENT, FORMAT_VERSION, IndexWriter, _sha256, current_version, load_index  # noqa: E402
 
 CHUNKS_PER_DOC = 30
 NOISE = 0.022  # per-dimension sigma; cos(source, synthetic) ≈ 0.9 for 384 dimensions
@@ -94,6 +94,7 @@ def synthesize(source: Path, size: int, out: Path, seed: int = 0) -> Path:
         offsets=np.asarray(offsets, np.int64),
         chunk_doc=chunk_doc.astype(np.int32),
         chunk_section=src.chunk_section[picks].astype(np.int32),
+        fingerprints=np.zeros(size, dtype="S40"),
     )
     (t / "sections.json").write_text(json.dumps(sections, ensure_ascii=False), encoding="utf-8")
     with (t / "tokens.jsonl").open("w", encoding="utf-8") as fh:
@@ -124,7 +125,7 @@ def synthesize(source: Path, size: int, out: Path, seed: int = 0) -> Path:
     dense = DenseIndex.build(vecs)
     dense_seconds = time.perf_counter() - t_dense
     dense.save(t / "dense.faiss")
-    np.save(out / "flat_vectors.npy", vecs)  # for recall against exact search; not part of the index
+    np.save(out / "flat_vectors.npy", vecs)  # ground truth for recall against exact search; not part of the index
     del vecs
 
     for name, bm in (("bm25", src.bm25), ("bm25_title", src.bm25_title), ("bm25_bigram", src.bm25_bigram)):
@@ -137,13 +138,12 @@ def synthesize(source: Path, size: int, out: Path, seed: int = 0) -> Path:
         "synthetic": {"source": str(source), "size": size, "seed": seed, "noise": NOISE},
         "encoder": src.manifest["encoder"],
         "segmenter": src.manifest["segmenter"],
-        "dense": {"kind": dense.kind, "sentence_index": False, "build_seconds": round(dense_seconds, 1)},
+        "dense": {"kind": dense.kind, "build_seconds": round(dense_seconds, 1)},
         "counts": {"documents": n_docs, "chunks": size, "sentences": len(sent_units), "units": len(units)},
         "documents": {},
         "doc_title_units": {},
         "skipped": [],
-        "chunk_fingerprints": [],
-        "format_version": 2,
+        "format_version": FORMAT_VERSION,
     }
     src_doc_list = list(src_docs)
     for k, d in enumerate(doc_ids):

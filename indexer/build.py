@@ -293,19 +293,17 @@ def _build(
         norms[norms == 0] = 1
         measure = sums / norms
     dense = DenseIndex.build(measure)
-    sentence_index = DenseIndex.build(vectors[su]) if len(su) <= SENTENCE_INDEX_MAX else None
 
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "corpus": str(corpus_dir),
         "encoder": {"model_id": encoder.model_id, "spec": _spec_of(encoder), "dim": encoder.dim},
         "segmenter": {"fingerprint": segmenter.fingerprint},
-        "dense": {"kind": dense.kind, "sentence_index": sentence_index is not None},
+        "dense": {"kind": dense.kind},
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(su), "units": len(keys)},
         "documents": doc_meta,
         "doc_title_units": doc_title_units,
         "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
-        "chunk_fingerprints": fingerprints,
     }
     writer = IndexWriter(index_dir)
     try:
@@ -318,8 +316,8 @@ def _build(
             sentence_units=su.astype(np.int32),
             sentence_offsets=so,
             title_units=np.asarray(title_units, dtype=np.int32),
+            fingerprints=fingerprints,
             dense=dense,
-            sentence_index=sentence_index,
             bm25=bm25,
             bm25_title=bm25_title,
             bm25_bigram=bm25_bigram,
@@ -346,10 +344,6 @@ def _build(
         embed_seconds=embed_seconds,
         cleaned=tuple(cleaned),
     )
-
-
-#: above this many sentences, sentence-level candidates come from the measures found, not a sentence index
-SENTENCE_INDEX_MAX = 400_000
 
 
 def _spec_of(encoder: Encoder) -> str:

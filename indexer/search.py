@@ -78,6 +78,8 @@ EXPANSION_WEIGHT = 0.75
 COLLOQUIAL_WEIGHT = 0.25
 #: candidates taken from each retriever
 POOL = 100
+#: up to this many distinct embedded texts (~150 MB as float32) are held in memory
+UNITS_IN_MEMORY = 100_000
 MAX_TOP_K = 100
 
 
@@ -163,6 +165,9 @@ class Searcher:
         self._doc_source = np.array([docs[d].get("source", "") for d in data.doc_ids], dtype=object)
         self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
         self._measure = _flat_matrix(data.dense) if data.dense.kind == "flat" else None
+        # all distinct sentence vectors in memory as float32 while that is cheap: one product
+        # then scores every sentence of every chunk; larger indexes score candidates from disk
+        self._units32 = np.asarray(data.units, dtype=np.float32) if len(data.units) <= UNITS_IN_MEMORY else None
         # e5 puts every pair of Chinese texts at a high cosine; a sentence is a real match
         # only if it stands out from the query's similarity to sentences in general
         n_sent = len(data.sentence_units)
@@ -256,7 +261,7 @@ class Searcher:
         for rank, i in enumerate(top, start=1):
             c = int(cand[i])
             chunk = self.data.chunks[c]
-            ss = self._sentence_scores(q, qv, c)
+            ss = self._sentence_scores(q, qv, c, aux["unit_sims"])
             best_sentences = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
             signals = {f: float(feats[i, j]) for j, f in enumerate(FEATURES)}
             hit_evidence = self._calibration_evidence(q, fused, order, rank - 1, aux, background)
@@ -362,27 +367,27 @@ class Searcher:
             _, ids = d.dense.search(qv, k)
             ids = ids[ids >= 0]
             pools.append(ids if mask is None else ids[mask[ids]][:POOL])
-        if d.sentence_index is not None:
-            k = POOL * 2 if mask is None else min(d.sentence_index.ntotal, POOL * 8)
-            _, sids = d.sentence_index.search(qv, k)
-            sids = sids[sids >= 0]
-            owners = np.searchsorted(d.sentence_offsets, sids, side="right") - 1
-            if mask is not None:
-                owners = owners[mask[owners]]
-            pools.append(np.unique(owners)[: POOL * 2])
+        unit_sims = self._units32 @ qv if self._units32 is not None else None
+        sent_all = None
+        if unit_sims is not None:
+            # every chunk's best sentence, from every distinct sentence's similarity (one matrix-vector product)
+            sent_all = np.maximum.reduceat(unit_sims[d.sentence_units], d.sentence_offsets[:-1]) if self.n else np.zeros(0, np.float32)
+            pools.append(_top(sent_all if mask is None else np.where(mask, sent_all, -np.inf), POOL))
         cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, np.int64)
         if mask is not None:
             cand = cand[mask[cand]]
         if len(cand) == 0:
             cand = np.flatnonzero(mask if mask is not None else np.ones(self.n, bool))[:POOL]
         # --- dense features of the candidates
-        sent_best, _ = self._sentence_max(cand, qv)
+        sent_best = sent_all[cand] if sent_all is not None else self._sentence_max(cand, qv)
         meas = measure_all[cand] if measure_all is not None else d.dense.vectors(cand) @ qv
         tu = d.title_units[cand]
         has_title = tu >= 0
         title = meas.copy()
         if has_title.any():
-            title[has_title] = np.asarray(d.units[tu[has_title]], dtype=np.float32) @ qv
+            title[has_title] = (
+                unit_sims[tu[has_title]] if unit_sims is not None else np.asarray(d.units[tu[has_title]], dtype=np.float32) @ qv
+            )
         # --- lexical features, computed for the candidates only
         colloquial = set(q.colloquial_tokens)
         core = [t for t in q.tokens if t not in colloquial]
@@ -422,6 +427,7 @@ class Searcher:
             ]
         ).astype(np.float64)
         aux = {
+            "unit_sims": unit_sims,
             "measure_raw": meas,
             "sentence_raw": sent_best,
             "coverage_raw": cov,
@@ -431,25 +437,27 @@ class Searcher:
         }
         return cand, X, aux
 
-    def _sentence_max(self, cand: np.ndarray, qv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Best sentence cosine of each candidate, and the best sentence's row within it."""
+    def _sentence_max(self, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
+        """Best sentence cosine of each candidate, read from the memory-mapped vectors (large indexes)."""
         d = self.data
         starts = d.sentence_offsets[cand]
-        ends = d.sentence_offsets[cand + 1]
-        lengths = ends - starts
-        rows = np.concatenate([d.sentence_units[s:e] for s, e in zip(starts, ends, strict=True)]) if len(cand) else np.zeros(0, int)
-        sims = np.asarray(d.units[rows], dtype=np.float32) @ qv if len(rows) else np.zeros(0, np.float32)
-        offsets = np.r_[0, np.cumsum(lengths)[:-1]]
-        best = np.maximum.reduceat(sims, offsets) if len(sims) else np.zeros(len(cand), np.float32)
-        return best.astype(np.float32), offsets
+        lengths = d.sentence_offsets[cand + 1] - starts
+        if len(cand) == 0:
+            return np.zeros(0, np.float32)
+        pos = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
+        rows = d.sentence_units[pos]
+        order = np.argsort(rows, kind="stable")  # read the file in order
+        sims = np.empty(len(rows), np.float32)
+        sims[order] = np.asarray(d.units[rows[order]], dtype=np.float32) @ qv
+        return np.maximum.reduceat(sims, np.r_[0, np.cumsum(lengths)[:-1]]).astype(np.float32)
 
-    def _sentence_scores(self, q: Query, qv: np.ndarray, c: int) -> list[tuple[int, float]]:
+    def _sentence_scores(self, q: Query, qv: np.ndarray, c: int, unit_sims: np.ndarray | None = None) -> list[tuple[int, float]]:
         """[(sentence index, score)] of chunk ``c``, best first: cosine plus word overlap."""
         d = self.data
         chunk = d.chunks[c]
         positions = [p for p, _ in embedded_sentences(chunk)]
         rows = d.sentence_units[d.sentence_offsets[c] : d.sentence_offsets[c + 1]]
-        sims = np.asarray(d.units[rows], dtype=np.float32) @ qv
+        sims = unit_sims[rows] if unit_sims is not None else np.asarray(d.units[rows], dtype=np.float32) @ qv
         toks = [(t, max(d.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
         total = sum(w for _, w in toks) or 1.0
         out = []

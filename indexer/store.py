@@ -7,14 +7,13 @@ Layout of an index folder (``embeddings/`` by default)::
         manifest.json        encoder, dimension, dictionary, documents and their
                              content hashes, file sizes and SHA-256 sums
         chunks.jsonl         chunk metadata, one JSON object a line (read on demand)
-        chunk_index.npz      byte offset of each line, document and section of each chunk
+        chunk_index.npz      byte offset of each line, document, section and content hash of each chunk
         sections.json        the distinct section headings
         tokens.jsonl         BM25 tokens of each chunk (reused by later builds)
         units.npy            every embedded text's vector (float16)
         unit_keys.npy        SHA-1 of each embedded text (the embedding cache key)
         chunk_units.npz      which units belong to each chunk (sentences, title)
-        dense.faiss          FAISS index of the measure vectors
-        sentences.faiss      FAISS index of the sentence vectors (small collections)
+        dense.faiss          FAISS index of the measure vectors (+ dense.f16.npy for HNSW)
         bm25/                bm25s index of the measures' words
         bm25_title/          … of the measure titles
         bm25_bigram/         … of the measures' character pairs
@@ -53,7 +52,7 @@ from .schema import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 #: files whose SHA-256 is checked on every load; larger ones are checked by size
@@ -105,8 +104,6 @@ class IndexData:
     manifest: dict[str, Any]
     chunks: Sequence[Chunk]
     dense: DenseIndex
-    #: sentence vectors' index, or None for very large collections
-    sentence_index: DenseIndex | None
     bm25: BM25Index
     bm25_title: BM25Index
     bm25_bigram: BM25Index
@@ -136,7 +133,7 @@ class IndexData:
 
     def nbytes(self) -> int:
         """Approximate memory held by the loaded arrays."""
-        dense = sum(d.nbytes for d in (self.dense, self.sentence_index) if d is not None)
+        dense = self.dense.nbytes
         arrays = (
             self.units.nbytes + self.sentence_units.nbytes + self.sentence_offsets.nbytes + self.title_units.nbytes + self.chunk_doc.nbytes
         )
@@ -231,8 +228,8 @@ class IndexWriter:
         sentence_units: np.ndarray,
         sentence_offsets: np.ndarray,
         title_units: np.ndarray,
+        fingerprints: list[str],
         dense: DenseIndex,
-        sentence_index: DenseIndex | None,
         bm25: BM25Index,
         bm25_title: BM25Index,
         bm25_bigram: BM25Index,
@@ -250,6 +247,7 @@ class IndexWriter:
             offsets=np.asarray(offsets, dtype=np.int64),
             chunk_doc=np.asarray([doc_pos[c.doc_id] for c in chunks], dtype=np.int32),
             chunk_section=np.asarray(section_id, dtype=np.int32),
+            fingerprints=np.asarray(fingerprints, dtype="S40"),
         )
         (t / "sections.json").write_text(json.dumps(list(section_pos), ensure_ascii=False), encoding="utf-8")
         with (t / "tokens.jsonl").open("w", encoding="utf-8") as fh:
@@ -259,8 +257,6 @@ class IndexWriter:
         np.save(t / "unit_keys.npy", unit_keys)
         np.savez(t / "chunk_units.npz", sentence_units=sentence_units, sentence_offsets=sentence_offsets, title_units=title_units)
         dense.save(t / "dense.faiss")
-        if sentence_index is not None:
-            sentence_index.save(t / "sentences.faiss")
         for name, bm in (("bm25", bm25), ("bm25_title", bm25_title), ("bm25_bigram", bm25_bigram)):
             (t / name).mkdir()
             bm.save(t / name)
@@ -367,7 +363,6 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         cu = np.load(root / "chunk_units.npz")
         sentence_units, sentence_offsets, title_units = cu["sentence_units"], cu["sentence_offsets"], cu["title_units"]
         dense = DenseIndex.load(root / "dense.faiss")
-        sentence_index = DenseIndex.load(root / "sentences.faiss") if (root / "sentences.faiss").exists() else None
         bm25 = BM25Index.load(root / "bm25", mmap=True)
         bm25_title = BM25Index.load(root / "bm25_title", mmap=True)
         bm25_bigram = BM25Index.load(root / "bm25_bigram", mmap=True)
@@ -384,7 +379,8 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         or bm25.n_docs != n
         or bm25_title.n_docs != n
         or bm25_bigram.n_docs != n
-        or (sentence_index is not None and sentence_index.ntotal != len(sentence_units))
+        or (len(sentence_units) and int(sentence_offsets[-1]) != len(sentence_units))
+        or (n and bool(np.any(np.diff(sentence_offsets) <= 0)))
         or (len(sentence_units) and int(sentence_units.max()) >= len(units))
         or len(title_units) != n
         or len(sentence_offsets) != n + 1
@@ -413,7 +409,6 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         manifest=manifest,
         chunks=chunks,
         dense=dense,
-        sentence_index=sentence_index,
         bm25=bm25,
         bm25_title=bm25_title,
         bm25_bigram=bm25_bigram,
@@ -456,8 +451,9 @@ def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes,
         fingerprint = manifest.get("segmenter", {}).get("fingerprint")
         if manifest.get("format_version") == FORMAT_VERSION and fingerprint:
             verify_files(index_dir, version, manifest)
+            fps = [f.decode() for f in np.load(root / "chunk_index.npz")["fingerprints"]]
             with (root / "tokens.jsonl").open(encoding="utf-8") as fh:
-                for fp, line in zip(manifest.get("chunk_fingerprints", []), fh, strict=False):
+                for fp, line in zip(fps, fh, strict=False):
                     tokens[f"{fingerprint}:{fp}"] = json.loads(line)
         return vectors, tokens
     except (IndexerError, OSError, ValueError, KeyError, TypeError) as exc:

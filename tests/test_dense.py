@@ -43,3 +43,16 @@ def test_save_load_and_vectors(tmp_path: Path) -> None:
     np.testing.assert_allclose(again.vectors(np.array([3, 7])), x[[3, 7]], rtol=1e-6)
     assert again.search(x[3], 1)[1][0] == 3
     assert DenseIndex.build(np.zeros((0, 16), np.float32)).ntotal == 0
+
+
+def test_hnsw_rescores_candidates_exactly_and_round_trips(tmp_path: Path) -> None:
+    x = _unit(2000, 32, seed=3)
+    idx = DenseIndex.build(x, kind="hnsw")
+    assert idx.exact is not None and idx.exact.dtype == np.float16
+    scores, ids = idx.search(x[5], 10)
+    np.testing.assert_allclose(scores, x[ids] @ x[5], atol=2e-3)  # exact (float16) cosines, not 8-bit ones
+    idx.save(tmp_path / "h.faiss")
+    assert DenseIndex.exact_path(tmp_path / "h.faiss").exists()
+    again = DenseIndex.load(tmp_path / "h.faiss")
+    assert again.kind == "hnsw" and list(again.search(x[5], 10)[1]) == list(ids)
+    np.testing.assert_allclose(again.vectors(np.array([7])), x[[7]], atol=2e-3)

@@ -142,3 +142,17 @@ def _fuzz_searcher(index: Path) -> Searcher:
     if index not in _SEARCHERS:
         _SEARCHERS[index] = Searcher.open(index)
     return _SEARCHERS[index]
+
+
+def test_large_index_path_scores_sentences_from_disk_like_the_in_memory_path(hash_index: Path) -> None:
+    import numpy as np
+
+    s = Searcher.open(hash_index)
+    q = s.parse("诉讼服务 立案")
+    qv = s.embed_query(q)
+    cand, X, aux = s.features(q, qv)
+    in_memory = X[:, FEATURES.index("sentence")] + aux["sentence_raw"].max()
+    np.testing.assert_allclose(s._sentence_max(cand, qv), in_memory, atol=1e-5)
+    s._units32 = None  # what an index with more distinct texts than UNITS_IN_MEMORY does
+    hits = s.search("诉讼服务 立案", top_k=5).hits
+    assert hits and all(h.chunk.citation for h in hits)
