@@ -36,7 +36,7 @@ from .encoders import Encoder, get_encoder
 from .errors import BadInputError
 from .fusion import Calibrator, LinearRanker, load_models, ranks, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
-from .schema import Hit
+from .schema import Chunk, Hit
 from .segmentation import Segmenter, default_segmenter
 from .store import IndexData, load_index
 
@@ -165,8 +165,8 @@ class Searcher:
         self._doc_source = np.array([docs[d].get("source", "") for d in data.doc_ids], dtype=object)
         self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
         self._measure = _flat_matrix(data.dense) if data.dense.kind == "flat" else None
-        # all distinct sentence vectors in memory as float32 while that is cheap: one product
-        # then scores every sentence of every chunk; larger indexes score candidates from disk
+        # the distinct sentence vectors as float32 in memory while that is cheap; larger
+        # indexes read the candidates' rows from the memory-mapped file
         self._units32 = np.asarray(data.units, dtype=np.float32) if len(data.units) <= UNITS_IN_MEMORY else None
         # e5 puts every pair of Chinese texts at a high cosine; a sentence is a real match
         # only if it stands out from the query's similarity to sentences in general
@@ -257,11 +257,15 @@ class Searcher:
         hits = []
         sent_scores = []
         background = self._background_stats(qv)
+        # per-query constants, computed once for all hits
+        terms = [(t, max(self.data.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
+        known = sum(1 for t in dict.fromkeys(q.tokens) if self.data.bm25.idf(t) > 0)
+        aux["known_share"] = known / max(1, len(q.tokens)) if q.tokens else 0.0
         evidence: dict[str, float] = {}
         for rank, i in enumerate(top, start=1):
             c = int(cand[i])
             chunk = self.data.chunks[c]
-            ss = self._sentence_scores(q, qv, c, aux["unit_sims"])
+            ss = self._sentence_scores(chunk, c, qv, terms)
             best_sentences = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
             signals = {f: float(feats[i, j]) for j, f in enumerate(FEATURES)}
             hit_evidence = self._calibration_evidence(q, fused, order, rank - 1, aux, background)
@@ -367,27 +371,21 @@ class Searcher:
             _, ids = d.dense.search(qv, k)
             ids = ids[ids >= 0]
             pools.append(ids if mask is None else ids[mask[ids]][:POOL])
-        unit_sims = self._units32 @ qv if self._units32 is not None else None
-        sent_all = None
-        if unit_sims is not None:
-            # every chunk's best sentence, from every distinct sentence's similarity (one matrix-vector product)
-            sent_all = np.maximum.reduceat(unit_sims[d.sentence_units], d.sentence_offsets[:-1]) if self.n else np.zeros(0, np.float32)
-            pools.append(_top(sent_all if mask is None else np.where(mask, sent_all, -np.inf), POOL))
         cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, np.int64)
         if mask is not None:
             cand = cand[mask[cand]]
         if len(cand) == 0:
             cand = np.flatnonzero(mask if mask is not None else np.ones(self.n, bool))[:POOL]
         # --- dense features of the candidates
-        sent_best = sent_all[cand] if sent_all is not None else self._sentence_max(cand, qv)
+        # sentences are scored for the candidates only: a pool of the chunks with the best
+        # sentence anywhere added no relevant candidate on any labelled set (measured)
+        sent_best = self._sentence_max(cand, qv)
         meas = measure_all[cand] if measure_all is not None else d.dense.vectors(cand) @ qv
         tu = d.title_units[cand]
         has_title = tu >= 0
         title = meas.copy()
         if has_title.any():
-            title[has_title] = (
-                unit_sims[tu[has_title]] if unit_sims is not None else np.asarray(d.units[tu[has_title]], dtype=np.float32) @ qv
-            )
+            title[has_title] = self._unit_vectors(tu[has_title]) @ qv
         # --- lexical features, computed for the candidates only
         colloquial = set(q.colloquial_tokens)
         core = [t for t in q.tokens if t not in colloquial]
@@ -427,7 +425,6 @@ class Searcher:
             ]
         ).astype(np.float64)
         aux = {
-            "unit_sims": unit_sims,
             "measure_raw": meas,
             "sentence_raw": sent_best,
             "coverage_raw": cov,
@@ -437,28 +434,33 @@ class Searcher:
         }
         return cand, X, aux
 
+    def _unit_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Vectors of embedded texts ``rows``: from memory when held there, else from the file in row order."""
+        if self._units32 is not None:
+            return self._units32[rows]
+        order = np.argsort(rows, kind="stable")
+        out = np.empty((len(rows), self.data.units.shape[1]), np.float32)
+        out[order] = self.data.units[rows[order]]
+        return out
+
     def _sentence_max(self, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
-        """Best sentence cosine of each candidate, read from the memory-mapped vectors (large indexes)."""
+        """Best sentence cosine of each candidate."""
         d = self.data
-        starts = d.sentence_offsets[cand]
-        lengths = d.sentence_offsets[cand + 1] - starts
         if len(cand) == 0:
             return np.zeros(0, np.float32)
-        pos = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(int(lengths.sum()))
-        rows = d.sentence_units[pos]
-        order = np.argsort(rows, kind="stable")  # read the file in order
-        sims = np.empty(len(rows), np.float32)
-        sims[order] = np.asarray(d.units[rows[order]], dtype=np.float32) @ qv
-        return np.maximum.reduceat(sims, np.r_[0, np.cumsum(lengths)[:-1]]).astype(np.float32)
+        starts = d.sentence_offsets[cand]
+        lengths = d.sentence_offsets[cand + 1] - starts
+        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
+        pos = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
+        sims = self._unit_vectors(d.sentence_units[pos]) @ qv
+        return np.maximum.reduceat(sims, firsts).astype(np.float32)
 
-    def _sentence_scores(self, q: Query, qv: np.ndarray, c: int, unit_sims: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """[(sentence index, score)] of chunk ``c``, best first: cosine plus word overlap."""
+    def _sentence_scores(self, chunk: Chunk, c: int, qv: np.ndarray, toks: list[tuple[str, float]]) -> list[tuple[int, float]]:
+        """[(sentence index, score)] of chunk ``c``, best first: cosine plus the idf share of ``toks`` it contains."""
         d = self.data
-        chunk = d.chunks[c]
         positions = [p for p, _ in embedded_sentences(chunk)]
         rows = d.sentence_units[d.sentence_offsets[c] : d.sentence_offsets[c + 1]]
-        sims = unit_sims[rows] if unit_sims is not None else np.asarray(d.units[rows], dtype=np.float32) @ qv
-        toks = [(t, max(d.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
+        sims = self._unit_vectors(rows) @ qv
         total = sum(w for _, w in toks) or 1.0
         out = []
         for p, sim in zip(positions, sims, strict=False):
@@ -483,7 +485,6 @@ class Searcher:
         i = order[pos]
         sentence = float(aux["sentence_raw"][i])
         nxt = float(fused[order[pos + 1]]) if pos + 1 < len(order) else float(fused[i]) - 1.0
-        known = [self.data.bm25.idf(t) for t in dict.fromkeys(q.tokens)]
         n_tok = max(1, len(q.tokens))
         return {
             "top_score": float(fused[i]),
@@ -491,7 +492,7 @@ class Searcher:
             "top_sentence": sentence,
             "top_coverage": float(aux["coverage_raw"][i]),
             "top_coverage_x": float(aux["coverage_x_raw"][i]),
-            "known_share": float(sum(1 for k in known if k > 0) / n_tok) if q.tokens else 0.0,
+            "known_share": float(aux["known_share"]),
             "top_bm25_per_token": float(aux["bm25_raw"][i]) / n_tok,
             "sentence_z": (sentence - background[0]) / background[1],
             "background": background[0],
