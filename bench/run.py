@@ -310,17 +310,26 @@ def main() -> None:
     results: dict[str, Any] = json.loads(results_path.read_text()) if args.reuse and results_path.exists() else {}
     results["machine"] = {"cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     steps = args.only.split(",")
+
+    def save() -> None:
+        # after every step: an interrupted run (it takes most of an hour) keeps what it measured
+        results_path.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+
     if "builds" in steps:
         step_builds(work, results, args.reuse)
+        save()
     if "incremental" in steps:
         step_incremental(work, results)
+        save()
     if "synth" in steps:
         step_synth(work, results, args.reuse)
+        save()
     if "latency" in steps:
         step_latency(work, results, args.sizes.split(","))
+        save()
     if "app" in steps:
         step_app(results)
-    results_path.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    save()
     print(f"results: {results_path}")
     if args.write_readme:
         from report import write_readme  # bench/report.py
