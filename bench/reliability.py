@@ -106,6 +106,44 @@ def fuzz(n: int, index: Path) -> dict[str, Any]:
     return {"inputs": counts["documents"] + counts["queries"], **counts, "crashes": len(crashes), "examples": crashes[:3]}
 
 
+# --------------------------------------------------------------------------- named hostile queries
+
+HOSTILE = {
+    "empty": "",
+    "whitespace": " \t\u3000 ",
+    "100k_characters": "破产" * 50_000,
+    "punctuation_only": "？？？！！！……——",
+    "emoji": "🙂⚖️🏛️",
+    "control_characters": "\x00\x01\x1b[31m个人\x7f破产",
+    "traditional": "個人破產相關改革",
+    "full_width": "ＡＢＣ１２３　个人破产",
+    "html_script": "<script>alert(1)</script><b>执行</b>",
+    "sql_like": "'; DROP TABLE chunks; -- 执行难",
+}
+
+
+def hostile(index: Path) -> dict[str, Any]:
+    """The issue's list of bad queries through the real CLI: an answer or one line on stderr, never a traceback."""
+    cases = []
+    for name, q in HOSTILE.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "indexer", "ask", q, "--index", str(index), "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode == 0:
+            body = json.loads(proc.stdout)
+            ok = "Traceback" not in proc.stderr and isinstance(body.get("found"), bool)
+            outcome = f"found={body['found']} hits={len(body['hits'])}"
+        else:
+            ok = proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+            outcome = f"exit {proc.returncode}: {proc.stderr.strip()}"
+        cases.append({"query": name, "ok": ok, "outcome": outcome})
+    return {"inputs": len(cases), "crashes": sum(not c["ok"] for c in cases), "cases": cases}
+
+
 # --------------------------------------------------------------------------- killed builds
 
 
@@ -318,7 +356,7 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=24)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--rebuilds", type=int, default=10)
-    ap.add_argument("--only", default="fuzz,kills,damaged,bad_corpus,concurrency")
+    ap.add_argument("--only", default="fuzz,hostile,kills,damaged,bad_corpus,concurrency")
     args = ap.parse_args()
     only = args.only.split(",")
     out: dict[str, Any] = {}
@@ -329,6 +367,9 @@ def main() -> None:
         if "fuzz" in only:
             out["fuzz"] = fuzz(args.fuzz, index)
             print("fuzz", json.dumps(out["fuzz"], ensure_ascii=False), flush=True)
+        if "hostile" in only:
+            out["hostile"] = hostile(index)
+            print("hostile", json.dumps(out["hostile"], ensure_ascii=False), flush=True)
         if "kills" in only:
             out["kills"] = kills(args.kills, work)
             print("kills", json.dumps(out["kills"], ensure_ascii=False), flush=True)
@@ -348,7 +389,7 @@ def main() -> None:
         + out.get("concurrency", {}).get("inconsistent", 0)
     )
     summary = {
-        "inputs_tried": out.get("fuzz", {}).get("inputs", 0) + out.get("bad_corpus", {}).get("inputs", 0),
+        "inputs_tried": sum(out.get(k, {}).get("inputs", 0) for k in ("fuzz", "hostile", "bad_corpus")),
         "faults_injected": out.get("kills", {}).get("faults", 0)
         + out.get("damaged", {}).get("faults", 0)
         + out.get("concurrency", {}).get("rebuilds", 0),

