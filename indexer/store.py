@@ -446,7 +446,9 @@ def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes,
                 raise IndexDamagedError(f"{name} is damaged")
         keys = np.load(root / "unit_keys.npy")
         units = np.load(root / "units.npy")
-        vectors = {bytes(k): units[i] for i, k in enumerate(keys)}
+        # numpy's S20 drops trailing NUL bytes on read: pad back to the 20-byte SHA-1, or
+        # one key in 256 would never match and its text would be embedded on every build
+        vectors = {bytes(k).ljust(20, b"\x00"): units[i] for i, k in enumerate(keys)}
         tokens: dict[str, list[str]] = {}
         fingerprint = manifest.get("segmenter", {}).get("fingerprint")
         if manifest.get("format_version") == FORMAT_VERSION and fingerprint:

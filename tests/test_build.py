@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -69,6 +70,20 @@ def test_changing_one_document_re_embeds_only_its_new_text(corpus: Path, tmp_pat
     i = next(i for i, c in enumerate(after.chunks) if c.chunk_id == "notice_items#2")
     j = next(i for i, c in enumerate(before.chunks) if c.chunk_id == "notice_items#2")
     np.testing.assert_array_equal(after.dense.vectors(np.array([i])), before.dense.vectors(np.array([j])))
+
+
+def test_texts_whose_key_ends_in_a_zero_byte_are_reused(corpus: Path, tmp_path: Path) -> None:
+    # numpy's fixed-width bytes drop trailing NULs: such keys once missed the cache on every build
+    sentence = "第95号试点法院应当公开审判流程信息。"
+    assert hashlib.sha1(sentence.encode()).digest()[-1] == 0
+    (corpus / "pilot.txt").write_text(f"试点规定\n第一条 {sentence}\n第二条 本规定自公布之日起施行。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    (corpus / "extra.txt").write_text("补充规定\n第一条 补充规定的内容。\n", encoding="utf-8")
+    enc = CountingEncoder()
+    build_index(corpus, index, encoder=enc)
+    assert sentence not in enc.embedded
+    assert sorted(enc.embedded) == sorted(["补充规定", "补充规定的内容。"])
 
 
 def test_added_and_removed_documents(corpus: Path, tmp_path: Path) -> None:
