@@ -42,10 +42,36 @@ def read_word_list(path: Path) -> list[str]:
 
 
 class _T2S:
-    """Traditional → simplified conversion, created on first use (thread-safe)."""
+    """Traditional → simplified conversion, created on first use (thread-safe).
+
+    The pure-Python OpenCC costs ~1 ms per measure; almost every text here is
+    already simplified, so a text is only converted when it contains a
+    character that some conversion rule can change.  That set is derived
+    from OpenCC's own t2s dictionaries, so skipping is exact, not a heuristic.
+    """
 
     _lock = threading.Lock()
     _cc = None
+    _changeable: re.Pattern[str] | None = None
+
+    @classmethod
+    def _load(cls) -> None:
+        import opencc
+
+        folder = Path(opencc.__file__).parent / "dictionary"
+        chars: set[str] = set()
+        for name in ("TSCharacters.txt", "TSPhrases.txt"):
+            for line in (folder / name).read_text(encoding="utf-8").splitlines():
+                key, _, values = line.partition("\t")
+                target = values.split(" ")[0]
+                if not key or target == key:
+                    continue
+                if len(target) == len(key):
+                    chars.update(a for a, b in zip(key, target, strict=True) if a != b)
+                else:
+                    chars.update(key)
+        cls._changeable = re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+        cls._cc = opencc.OpenCC("t2s")
 
     @classmethod
     def convert(cls, text: str) -> str:
@@ -54,9 +80,10 @@ class _T2S:
         if cls._cc is None:
             with cls._lock:
                 if cls._cc is None:
-                    import opencc
-
-                    cls._cc = opencc.OpenCC("t2s")
+                    cls._load()
+        assert cls._changeable is not None
+        if not cls._changeable.search(text):
+            return text
         return cls._cc.convert(text)
 
 

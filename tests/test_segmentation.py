@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import jieba
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from indexer.segmentation import Segmenter, default_segmenter, normalise
 
@@ -37,3 +39,26 @@ def test_fingerprint_is_stable_and_tracks_the_dictionary(tmp_path) -> None:
     custom = tmp_path / "terms.txt"
     custom.write_text("某某新词\n", encoding="utf-8")
     assert Segmenter(user_dict=custom).fingerprint != a.fingerprint
+
+
+def _t2s_pieces() -> list[str]:
+    """Every phrase of OpenCC's t2s phrase table, its single characters, and plain simplified text."""
+    from pathlib import Path
+
+    import opencc
+
+    table = (Path(opencc.__file__).parent / "dictionary" / "TSPhrases.txt").read_text(encoding="utf-8")
+    phrases = [line.split("\t")[0] for line in table.splitlines() if line]
+    return phrases + sorted({c for p in phrases for c in p}) + list("个人破产诉讼服务执行难網上立案法官懲戒頭髮發展后台臺灣，。1a")
+
+
+_PIECES = _t2s_pieces()
+_OPENCC = __import__("opencc").OpenCC("t2s")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_skipping_simplified_text_gives_what_opencc_gives(text: str) -> None:
+    from indexer.segmentation import _T2S
+
+    assert _T2S.convert(text) == _OPENCC.convert(text)
