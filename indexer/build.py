@@ -269,19 +269,25 @@ def _build(
     vectors = vectors.astype(np.float16).astype(np.float32)
 
     # --- lexical
+    # words, title words and character pairs of unchanged chunks come from the previous index
     tokens: list[list[str]] = []
     title_tokens: list[list[str]] = []
+    bigrams: list[list[str]] = []
     fingerprints = []
     for c in chunks:
         fp = chunk_fingerprint(c)
         fingerprints.append(fp)
         cached = reuse_tokens.get(f"{segmenter.fingerprint}:{fp}")
-        body, title = (cached[0], cached[1]) if cached and len(cached) == 2 else chunk_tokens(segmenter, c)
+        if cached and len(cached) == 3:
+            body, title, pairs = cached
+        else:
+            (body, title), pairs = chunk_tokens(segmenter, c), char_bigrams(c.body)
         tokens.append(body)
         title_tokens.append(title)
+        bigrams.append(pairs)
     bm25 = BM25Index.build(tokens)
     bm25_title = BM25Index.build(title_tokens)
-    bm25_bigram = BM25Index.build([char_bigrams(c.body) for c in chunks])
+    bm25_bigram = BM25Index.build(bigrams)
 
     # --- dense: the measure vector is the mean of its sentence vectors
     su = np.asarray(sentence_units, dtype=np.int64)
@@ -310,7 +316,7 @@ def _build(
         writer.write(
             manifest=manifest,
             chunks=chunks,
-            tokens=[[b, t] for b, t in zip(tokens, title_tokens, strict=True)],
+            tokens=[[b, t, g] for b, t, g in zip(tokens, title_tokens, bigrams, strict=True)],
             units=vectors,
             unit_keys=np.frombuffer(b"".join(keys), dtype="S20") if keys else np.zeros(0, dtype="S20"),
             sentence_units=su.astype(np.int32),

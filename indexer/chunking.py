@@ -21,6 +21,7 @@ document) are not glued onto a measure.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -127,6 +128,7 @@ _WEAK_ENDINGS = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_number(s: str) -> int:
     """A numeral as printed (二十三, 一〇五, 两, 23, ２３) as an int."""
     import cn2an

@@ -96,6 +96,10 @@ def is_boilerplate(line: str) -> bool:
     return len(line) <= 80 and bool(_BOILERPLATE.match(line))
 
 
+# control characters (Unicode category Cc) other than the whitespace ones
+_BAD_CONTROL = re.compile(r"[\x00-\x08\x0d-\x1f\x7f-\x9f]")
+
+
 def decode_bytes(data: bytes, path: str) -> str:
     """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, GB18030/GBK…
 
@@ -114,7 +118,7 @@ def decode_bytes(data: bytes, path: str) -> str:
         except UnicodeDecodeError:
             text = _detect(data, path)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-    bad = sum(1 for ch in text if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\n\t\f\v"))
+    bad = text.count("\ufffd") + len(_BAD_CONTROL.findall(text))
     if bad > max(8, len(text) // 100):
         raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)")
     return text
@@ -188,13 +192,22 @@ def _strip_front_matter(lines: list[str]) -> list[str]:
     return lines
 
 
+_MARKDOWN = (
+    (re.compile(r"^#{1,6}\s+"), ""),
+    (re.compile(r"^>\s?"), ""),
+    (re.compile(r"^[-*+]\s+(?=\S)"), ""),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"<!--.*?-->"), ""),
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+)
+_MARKDOWN_CHARS = frozenset("#>-*+_<![")
+
+
 def _strip_markdown(line: str) -> str:
-    line = re.sub(r"^#{1,6}\s+", "", line)
-    line = re.sub(r"^>\s?", "", line)
-    line = re.sub(r"^[-*+]\s+(?=\S)", "", line)
-    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
-    line = re.sub(r"<!--.*?-->", "", line)
-    line = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", line)
+    if _MARKDOWN_CHARS.isdisjoint(line):  # most lines of a document carry no markup
+        return line.strip()
+    for pattern, repl in _MARKDOWN:
+        line = pattern.sub(repl, line)
     return line.strip()
 
 

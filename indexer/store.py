@@ -9,7 +9,7 @@ Layout of an index folder (``embeddings/`` by default)::
         chunks.jsonl         chunk metadata, one JSON object a line (read on demand)
         chunk_index.npz      byte offset of each line, document, section and content hash of each chunk
         sections.json        the distinct section headings
-        tokens.jsonl         BM25 tokens of each chunk (reused by later builds)
+        tokens.jsonl         BM25 tokens of each chunk: words, title words, character pairs (reused by later builds)
         units.npy            every embedded text's vector (float16)
         unit_keys.npy        SHA-1 of each embedded text (the embedding cache key)
         chunk_units.npz      which units belong to each chunk (sentences, title)

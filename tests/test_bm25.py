@@ -53,3 +53,27 @@ def test_candidate_scoring_equals_full_scoring(docs, weights, data) -> None:
     subset = np.array(sorted(data.draw(st.sets(st.integers(0, len(docs) - 1), min_size=1))), dtype=np.int64)
     np.testing.assert_allclose(bm.scores_for(weights, subset), bm.scores(weights)[subset], rtol=1e-5)
     np.testing.assert_allclose(bm.coverage_for(list(weights), subset), bm.coverage(list(weights))[subset], rtol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["个人破产", "执行", "难", "法院", "诉讼", "服务", ""]), max_size=12), min_size=1, max_size=25))
+def test_fast_build_gives_bm25s_weights_exactly(docs: list[list[str]]) -> None:
+    import scipy.sparse as sp
+
+    from indexer.bm25 import _bm25s
+
+    docs = [d if d else [""] for d in docs]
+    ref = _bm25s().BM25(k1=1.2, b=0.75, method="lucene")
+    ref.index(docs, show_progress=False)
+    fast = BM25Index.build(docs)._r
+
+    def by_token(r) -> tuple[list[str], object]:
+        s = r.scores
+        ncol = len(s["indptr"]) - 1
+        m = sp.csc_matrix((s["data"], s["indices"], s["indptr"]), shape=(s["num_docs"], ncol))
+        toks = sorted(t for t, i in r.vocab_dict.items() if i < ncol)
+        return toks, m[:, [r.vocab_dict[t] for t in toks]].toarray()
+
+    (ta, a), (tb, b) = by_token(ref), by_token(fast)
+    assert ta == tb
+    np.testing.assert_array_equal(a, b)
