@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .mapped import advise_random
+
 log = logging.getLogger(__name__)
 
 
@@ -205,6 +207,8 @@ class BM25Index:
     def load(cls, directory: Path, mmap: bool = False) -> BM25Index:
         retriever = _bm25s().BM25.load(str(directory), mmap=mmap, show_progress=False, verbosity=0)
         rows = tuple(np.asarray(np.load(directory / name, mmap_mode="r" if mmap else None)) for name in ROW_FILES)
+        for array in rows:  # candidates' rows are read at random
+            advise_random(array)
         index = cls(retriever, rows)  # type: ignore[arg-type]
         if len(index._rows[0]) != index.n_docs + 1:
             raise ValueError("BM25 rows do not match the index")

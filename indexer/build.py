@@ -280,6 +280,8 @@ def _build(
         cached = reuse_tokens.get(f"{segmenter.fingerprint}:{fp}")
         if cached and len(cached) == 3:
             body, title, pairs = cached
+        elif cached and len(cached) == 2:  # an index written before pairs were cached
+            body, title, pairs = cached[0], cached[1], char_bigrams(c.body)
         else:
             (body, title), pairs = chunk_tokens(segmenter, c), char_bigrams(c.body)
         tokens.append(body)

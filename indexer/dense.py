@@ -17,16 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .mapped import advise_random
+
 log = logging.getLogger(__name__)
 
 #: up to this many vectors the exact flat index is fast enough (p50 well under 10 ms on 2 cores)
 FLAT_MAX = 200_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 256
+HNSW_EF_SEARCH = 512
 #: approximate candidates re-scored exactly per requested result (at least RERANK_MIN)
 RERANK_FACTOR = 10
-RERANK_MIN = 100
+RERANK_MIN = 512
 
 
 def _faiss():  # noqa: ANN202
@@ -135,6 +137,7 @@ class DenseIndex:
         if kind == "hnsw":
             index.hnsw.efSearch = HNSW_EF_SEARCH
             exact = np.asarray(np.load(cls.exact_path(path), mmap_mode="r"))
+            advise_random(exact)
             if exact.shape != (index.ntotal, index.d):
                 raise ValueError("float16 vectors do not match the HNSW index")
         return cls(index, kind, exact)
