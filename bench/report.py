@@ -79,9 +79,17 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
             ]
     inc = r.get("incremental")
     if inc:
+        warm = inc.get("warm_seconds")
         lines += [
-            f"- One changed document re-indexed in ≤ 5 s: {inc['seconds']:.1f} s ({inc['texts_embedded']} texts embedded, {inc['texts_reused']} reused; "
-            f"the unchanged-corpus check takes {inc['unchanged_check_seconds']:.1f} s) — {_ok(inc['seconds'] <= TARGETS['incremental_s'])}.",
+            f"- One changed document re-indexed in ≤ 5 s: {inc['seconds']:.1f} s in a fresh `python -m indexer build` process "
+            f"({inc['texts_embedded']} texts embedded, {inc['texts_reused']} reused; the unchanged-corpus check takes {inc['unchanged_check_seconds']:.1f} s) — "
+            f"{_ok(inc['seconds'] <= TARGETS['incremental_s'])}"
+            + (
+                f"; {warm:.1f} s in a process that already has the dictionary, model and libraries loaded, as the page does when a "
+                f"document is added or removed — {_ok(warm <= TARGETS['incremental_s'])}."
+                if warm
+                else "."
+            ),
         ]
     lines += ["", "## Queries (warm, in-process, top 10, each query embedded afresh)", ""]
     lines += [

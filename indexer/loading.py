@@ -17,6 +17,7 @@ A file that cannot be read raises :class:`UnreadableDocumentError`;
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import hashlib
 import io
 import logging
@@ -24,7 +25,7 @@ import os
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -454,6 +455,11 @@ def load_document(path: str | os.PathLike[str], doc_id: str | None = None) -> Do
     not a usable document.
     """
     p = Path(path)
+    return parse_document(_read_file(p), str(p), p.suffix.lower(), doc_id or p.stem)
+
+
+def _read_file(p: Path) -> bytes:
+    """The bytes of a supported, non-empty file within the size limit."""
     shown = str(p)
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -471,7 +477,7 @@ def load_document(path: str | os.PathLike[str], doc_id: str | None = None) -> Do
         raise UnreadableDocumentError(shown, "is a folder, not a file") from None
     except OSError as exc:
         raise UnreadableDocumentError(shown, f"cannot open it ({exc.strerror or exc.__class__.__name__})") from None
-    return parse_document(data, shown, suffix, doc_id or p.stem)
+    return data
 
 
 def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document:
@@ -572,12 +578,17 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
             yield p, None
 
 
-def load_corpus(root: str | os.PathLike[str]) -> CorpusLoad:
+def load_corpus(root: str | os.PathLike[str], known: Mapping[str, Document] | None = None) -> CorpusLoad:
     """Load every supported document under ``root`` (recursively).
 
     Unusable files are skipped with a one-line warning naming the file and the
     reason, and the rest is still loaded.  Two files with the same content, or
     the same file stem (``doc_id``), keep only the first in path order.
+
+    ``known`` maps content hashes (SHA-256 of the file's bytes) to documents
+    loaded before by this same code: a file with those bytes and that
+    ``doc_id`` is not parsed again, and its document comes back as given
+    (with this file's path), which lets an index rebuild skip unchanged files.
     """
     docs: list[Document] = []
     skipped: list[Skipped] = []
@@ -594,7 +605,12 @@ def load_corpus(root: str | os.PathLike[str]) -> CorpusLoad:
             skip(shown, problem)
             continue
         try:
-            doc = load_document(path)
+            data = _read_file(path)
+            seen = known.get(hashlib.sha256(data).hexdigest()) if known else None
+            if seen is not None and seen.doc_id == path.stem:
+                doc = dataclasses.replace(seen, path=shown)
+            else:
+                doc = parse_document(data, shown, path.suffix.lower(), path.stem)
         except UnreadableDocumentError as exc:
             skip(shown, exc.reason)
             continue

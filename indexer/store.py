@@ -9,7 +9,8 @@ Layout of an index folder (``embeddings/`` by default)::
         chunks.jsonl         chunk metadata, one JSON object a line (read on demand)
         chunk_index.npz      byte offset of each line, document, section and content hash of each chunk
         sections.json        the distinct section headings
-        tokens.jsonl         BM25 tokens of each chunk: words, title words, character pairs (reused by later builds)
+        tokens.tsv           BM25 tokens of each chunk: words, title words, character pairs, tab-separated
+                             fields of space-separated tokens (reused by later builds)
         units.npy            every embedded text's vector (float16)
         unit_keys.npy        SHA-1 of each embedded text (the embedding cache key)
         chunk_units.npz      which units belong to each chunk (sentences, title)
@@ -39,7 +40,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,7 @@ class IndexWriter:
         self,
         manifest: dict[str, Any],
         chunks: list[Chunk],
-        tokens: list[list[str]],
+        tokens: list[list[list[str]]],
         units: np.ndarray,
         unit_keys: np.ndarray,
         sentence_units: np.ndarray,
@@ -233,12 +234,21 @@ class IndexWriter:
         bm25: BM25Index,
         bm25_title: BM25Index,
         bm25_bigram: BM25Index,
+        chunk_lines: Sequence[bytes | None] | None = None,
     ) -> None:
+        """Write a complete version into the temporary folder.
+
+        ``chunk_lines`` may give, for chunks taken over unchanged from the live
+        index, their line of ``chunks.jsonl`` as it was written then.
+        """
         t = self.tmp
         offsets = [0]
         with (t / "chunks.jsonl").open("wb") as fh:
-            for c in chunks:
-                offsets.append(offsets[-1] + fh.write((json.dumps(c.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")))
+            for i, c in enumerate(chunks):
+                line = chunk_lines[i] if chunk_lines is not None else None
+                if line is None:
+                    line = (json.dumps(c.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+                offsets.append(offsets[-1] + fh.write(line))
         doc_pos = {d: i for i, d in enumerate(manifest["documents"])}
         section_pos: dict[str, int] = {}
         section_id = [section_pos.setdefault(c.section, len(section_pos)) for c in chunks]
@@ -250,9 +260,8 @@ class IndexWriter:
             fingerprints=np.asarray(fingerprints, dtype="S40"),
         )
         (t / "sections.json").write_text(json.dumps(list(section_pos), ensure_ascii=False), encoding="utf-8")
-        with (t / "tokens.jsonl").open("w", encoding="utf-8") as fh:
-            for toks in tokens:
-                fh.write(json.dumps(toks, ensure_ascii=False) + "\n")
+        with (t / TOKENS_FILE).open("w", encoding="utf-8") as fh:
+            fh.writelines(_token_line(fields) for fields in tokens)
         np.save(t / "units.npy", units.astype(np.float16))
         np.save(t / "unit_keys.npy", unit_keys)
         np.savez(t / "chunk_units.npz", sentence_units=sentence_units, sentence_offsets=sentence_offsets, title_units=title_units)
@@ -424,8 +433,51 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
     )
 
 
-def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes, np.ndarray], dict[str, list[str]]]:
-    """Embeddings (by text key) and BM25 tokens (by chunk fingerprint) of the live index, for reuse.
+TOKENS_FILE = "tokens.tsv"
+_NO_CACHE = "\x00\n"
+
+
+def _token_line(fields: Sequence[Sequence[str]]) -> str:
+    """One chunk's token lists as a line.
+
+    Tokens never hold whitespace (the segmenter drops it); should one ever, or
+    be empty, the line could not be split back exactly, so that chunk is just
+    not cached.
+    """
+    joined = [" ".join(f) for f in fields]
+    for j, f in zip(joined, fields, strict=True):
+        if f and (j.count(" ") != len(f) - 1 or "" in f or "\t" in j or "\n" in j):
+            return _NO_CACHE
+    return "\t".join(joined) + "\n"
+
+
+def _read_tokens(root: Path) -> list[list[list[str]] | None]:
+    if not (root / TOKENS_FILE).exists():  # written before tokens.tsv: JSON lines
+        with (root / "tokens.jsonl").open(encoding="utf-8") as fh:
+            return [json.loads(line) for line in fh]
+    out: list[list[list[str]] | None] = []
+    with (root / TOKENS_FILE).open(encoding="utf-8") as fh:
+        for line in fh:
+            out.append(None if line == _NO_CACHE else [f.split(" ") if f else [] for f in line.rstrip("\n").split("\t")])
+    return out
+
+
+@dataclass(frozen=True)
+class Reusable:
+    """What a build can take over from the live index instead of recomputing it."""
+
+    #: embeddings by text key
+    vectors: dict[bytes, np.ndarray] = field(default_factory=dict)
+    #: BM25 tokens by "segmenter fingerprint:chunk fingerprint"
+    tokens: dict[str, list[Any]] = field(default_factory=dict)
+    #: the live version's manifest ({} when there is none)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    #: the live version's chunks with their lines of chunks.jsonl, by document (only when its format is this one)
+    chunks: dict[str, list[tuple[Chunk, bytes]]] = field(default_factory=dict)
+
+
+def load_reusable(index_dir: Path, model_id: str, dim: int) -> Reusable:
+    """Embeddings, BM25 tokens and chunks of the live index, for reuse.
 
     Embeddings are reused from any earlier format version built with the same
     encoder (a format change must not cost a full re-embedding); they are only
@@ -435,11 +487,11 @@ def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes,
     try:
         version = current_version(index_dir)
         if version is None:
-            return {}, {}
+            return Reusable()
         root = index_dir / version
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if manifest["encoder"].get("model_id") != model_id or int(manifest["encoder"].get("dim", -1)) != dim:
-            return {}, {}
+            return Reusable()
         for name in ("units.npy", "unit_keys.npy"):
             meta = manifest["files"][name]
             if (root / name).stat().st_size != meta["size"] or _sha256(root / name) != meta["sha256"]:
@@ -449,15 +501,20 @@ def load_reusable(index_dir: Path, model_id: str, dim: int) -> tuple[dict[bytes,
         # numpy's S20 drops trailing NUL bytes on read: pad back to the 20-byte SHA-1, or
         # one key in 256 would never match and its text would be embedded on every build
         vectors = {bytes(k).ljust(20, b"\x00"): units[i] for i, k in enumerate(keys)}
-        tokens: dict[str, list[str]] = {}
+        tokens: dict[str, list[Any]] = {}
+        chunks: dict[str, list[tuple[Chunk, bytes]]] = {}
         fingerprint = manifest.get("segmenter", {}).get("fingerprint")
         if manifest.get("format_version") == FORMAT_VERSION and fingerprint:
             verify_files(index_dir, version, manifest)
             fps = [f.decode() for f in np.load(root / "chunk_index.npz")["fingerprints"]]
-            with (root / "tokens.jsonl").open(encoding="utf-8") as fh:
-                for fp, line in zip(fps, fh, strict=False):
-                    tokens[f"{fingerprint}:{fp}"] = json.loads(line)
-        return vectors, tokens
+            for fp, toks in zip(fps, _read_tokens(root), strict=False):
+                if toks is not None:
+                    tokens[f"{fingerprint}:{fp}"] = toks
+            with (root / "chunks.jsonl").open("rb") as fb:
+                for raw in fb:
+                    c = Chunk.from_dict(json.loads(raw))
+                    chunks.setdefault(c.doc_id, []).append((c, raw))
+        return Reusable(vectors, tokens, manifest, chunks)
     except (IndexerError, OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("previous index in %s not reused (%s); embedding everything", index_dir, exc)
-        return {}, {}
+        return Reusable()

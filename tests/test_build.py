@@ -135,3 +135,42 @@ def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "corpus" / "broken.pdf").write_bytes(b"nope")
     with pytest.raises(BadInputError, match="no readable documents"):
         build_index(tmp_path / "corpus", tmp_path / "index", model="hash")
+
+
+def _chunk_dicts(index: Path) -> list[dict]:
+    return [c.to_dict() for c in load_index(index).chunks]
+
+
+def test_a_rebuild_parses_only_changed_files_and_matches_a_full_build(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import indexer.loading as loading
+
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    shutil.copy(REFORM_PLAN, corpus)
+    parsed: list[str] = []
+    real = loading.parse_document
+    monkeypatch.setattr(loading, "parse_document", lambda data, path, *a: parsed.append(Path(path).name) or real(data, path, *a))
+    report = build_index(corpus, index, model="hash")
+    assert report.added == ("gd_courts_judicial_reform_2021",)
+    assert parsed == ["gd_courts_judicial_reform_2021.txt"]
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    build_index(corpus, fresh, model="hash")
+    assert _chunk_dicts(index) == _chunk_dicts(fresh)
+    assert load_index(index).manifest["documents"] == load_index(fresh).manifest["documents"]
+
+
+def test_chunks_from_other_parsing_code_are_not_reused(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.build as build
+    import indexer.loading as loading
+
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    monkeypatch.setattr(build, "parser_fingerprint", lambda: "other-code")
+    parsed: list[str] = []
+    real = loading.parse_document
+    monkeypatch.setattr(loading, "parse_document", lambda data, path, *a: parsed.append(Path(path).name) or real(data, path, *a))
+    build_index(corpus, index, model="hash", force=True)
+    assert len(parsed) == 3

@@ -281,3 +281,18 @@ def test_shared_pdf_lines_are_rejoined() -> None:
     assert "予以登记立案" in text
     assert "予\n以" not in text
     assert doc.paragraphs[0].endswith("制定本规定。")
+
+
+def test_known_documents_are_not_parsed_again(tmp_path: Path) -> None:
+    import dataclasses
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("甲规定\n第一条 内容。\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("乙规定\n第一条 内容。\n第二条 更多。\n", encoding="utf-8")
+    first = {d.doc_id: d for d in load_corpus(corpus).documents}
+    marker = dataclasses.replace(first["a"], title="从索引取回", paragraphs=())
+    other_id = dataclasses.replace(first["b"], doc_id="renamed", title="不应使用")
+    again = {d.doc_id: d for d in load_corpus(corpus, {marker.content_hash: marker, other_id.content_hash: other_id}).documents}
+    assert again["a"].title == "从索引取回" and again["a"].path == str(corpus / "a.txt")
+    assert again["b"] == first["b"]  # same bytes under another doc_id: parsed as usual

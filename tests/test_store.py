@@ -148,3 +148,12 @@ def test_build_killed_with_sigkill_leaves_the_previous_index(tmp_path: Path) -> 
     build_index(corpus, index, model="hash")
     assert not list(index.glob(".tmp-*"))  # whatever the dead build left is removed by the next one
     assert current_version(index) != before
+
+
+def test_token_cache_lines_round_trip(tmp_path: Path) -> None:
+    from indexer.store import TOKENS_FILE, _read_tokens, _token_line
+
+    rows = [[["个人破产", "破产"], [], ["个人", "人破", "破产"]], [[], [], []], [["a b"], [], []], [[""], [], []], [["a\tb"], [], []]]
+    (tmp_path / TOKENS_FILE).write_text("".join(_token_line(r) for r in rows), encoding="utf-8")
+    # a token holding whitespace cannot be written as a line: that chunk is simply not cached
+    assert _read_tokens(tmp_path) == [rows[0], rows[1], None, None, None]
