@@ -28,7 +28,7 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 512
 #: approximate candidates re-scored exactly per requested result (at least RERANK_MIN)
 RERANK_FACTOR = 10
-RERANK_MIN = 512
+RERANK_MIN = 100
 
 
 def _faiss():  # noqa: ANN202
