@@ -25,7 +25,7 @@ def _split(lat: dict[str, Any]) -> str:
     if "embed_query" not in lat:
         return "."
     return (
-        f" (embedding the question alone: {lat['embed_query']['p50_ms']:.1f} ms p50 on the same questions; "
+        f" (embedding the question alone, with the legal terms the thesaurus adds: {lat['embed_query']['p50_ms']:.1f} ms p50 on the same questions; "
         f"the search with the question vector cached: {lat['hybrid_search_only']['p50_ms']:.1f} ms p50)."
     )
 
