@@ -276,6 +276,8 @@ def step_synth(work: Path, results: dict[str, Any], reuse: bool) -> None:
     for name in ("100k", "1M"):
         out = work / f"idx-{name}"
         if reuse and (out / "CURRENT").exists():
+            built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime((out / "CURRENT").stat().st_mtime))
+            results[f"synth_{name}"] = {"reused": True, "built": built}
             continue
         t = time.perf_counter()
         proc = subprocess.run(
