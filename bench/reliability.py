@@ -183,7 +183,8 @@ def kills(trials: int, work: Path) -> dict[str, Any]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.05, full * 1.1))
+        # every other kill aims at the end of the build, where the new version is written and published
+        time.sleep(rng.uniform(0.05, full * 1.1) if trial % 2 == 0 else rng.uniform(full * 0.7, full * 1.05))
         finished = proc.poll() is not None
         if not finished:
             os.kill(proc.pid, signal.SIGKILL)
