@@ -183,8 +183,13 @@ def kills(trials: int, work: Path) -> dict[str, Any]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        # every other kill aims at the end of the build, where the new version is written and published
-        time.sleep(rng.uniform(0.05, full * 1.1) if trial % 2 == 0 else rng.uniform(full * 0.7, full * 1.05))
+        if trial % 2 == 0:
+            time.sleep(rng.uniform(0.05, full * 1.1))
+        else:
+            # every other kill lands while the new version is being written (a window of tens of ms)
+            while proc.poll() is None and not any(index.glob(".tmp-*")):
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0.0, 0.03))
         finished = proc.poll() is not None
         if not finished:
             os.kill(proc.pid, signal.SIGKILL)
