@@ -31,15 +31,6 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 QUESTION = "个人破产相关改革"
 ANSWERED = ("文件中的规定", "未找到相关条款")
 
@@ -117,12 +108,13 @@ def main() -> None:
 
     sys.path.insert(0, str(ROOT))
     from indexer import build_index
+    from tests.app_support import CHROMIUM, CHROMIUM_ARGS  # the browser tests' launch settings
 
     print("server command:", " ".join(command(0)).replace(" 0 ", " PORT "), f"(INDEXER_CORPUS={args.corpus})")
     print(f"question: {QUESTION}; {args.runs} runs per case; {os.cpu_count()} cores\n")
     results: dict[str, list[dict[str, float]]] = {"fresh": [], "built": []}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         built = Path(tmp) / "built-index"
         build_index(args.corpus, built)
         for case in ("fresh", "built"):

@@ -7,6 +7,17 @@ from pathlib import Path
 
 from .conftest import CORPUS, DATA
 
+#: Debian's chromium (a browser download fails on these machines), started quietly
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 #: a document whose title and text carry HTML and script, uploaded by the escaping tests
 HOSTILE_NAME = "恶意通知.txt"
 HOSTILE_DOC = """关于<b>加强</b>立案服务的通知<script>alert(1)</script>

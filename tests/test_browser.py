@@ -20,19 +20,9 @@ from pathlib import Path
 import docx
 import pytest
 
-from .app_support import HOSTILE_DOC, HOSTILE_NAME, build_small_index, copy_index
+from .app_support import CHROMIUM, CHROMIUM_ARGS, HOSTILE_DOC, HOSTILE_NAME, build_small_index, copy_index
 from .conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-# a browser download fails on these machines: use Debian's chromium, quietly
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = ROOT / "screenshots"
 WIDTHS = (1280, 400)
 #: generous: the first question of a fresh server loads the model
