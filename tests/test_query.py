@@ -64,23 +64,14 @@ def q_text_survives(text: str) -> bool:
     return bool(" ".join(normalise(text).split()))
 
 
-def _match_without_prefilter(th: Thesaurus, text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    out: dict[str, None] = {}
-    spans: list[tuple[int, int]] = []
-    for pattern, terms, _ in th._patterns:
-        found = [m.span() for m in pattern.finditer(text) if m.end() > m.start()]
-        if found:
-            spans.extend(found)
-            for t in terms:
-                out.setdefault(t, None)
-    return list(out), sorted(spans)
-
-
 _TH = Thesaurus()
+# the same thesaurus with no first-character sets: every pattern is tried on every question
+_TH_UNFILTERED = Thesaurus()
+_TH_UNFILTERED._patterns = [(pattern, terms, None) for pattern, terms, _ in _TH._patterns]
 _PHRASES = [p.replace("*", "了") for phrases, _ in _TH.entries for p in phrases]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.sampled_from(_PHRASES), st.text(alphabet="我的钱法院了吗，", max_size=4)), max_size=6).map("".join))
 def test_skipping_patterns_by_first_character_changes_nothing(text: str) -> None:
-    assert _TH.match(text) == _match_without_prefilter(_TH, text)
+    assert _TH.match(text) == _TH_UNFILTERED.match(text)
