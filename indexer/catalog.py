@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from .build import BuildReport
+from .schema import year_of
 from .search import Filters, Searcher
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class DocumentInfo:
     @property
     def year(self) -> int | None:
         """The publication year, or None when the document states no date."""
-        return int(self.date[:4]) if self.date[:4].isdigit() else None
+        return year_of(self.date)
 
     def row(self) -> dict[str, Any]:
         """The document as a table row with Chinese column names."""

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def year_of(date: str) -> int | None:
+    """The year of a ``YYYY-MM-DD`` date, or None when there is no date."""
+    return int(date[:4]) if date[:4].isdigit() else None
+
+
 @dataclass(frozen=True)
 class Document:
     """One loaded source file, cleaned of page boilerplate.
@@ -31,7 +36,7 @@ class Document:
 
     @property
     def year(self) -> int | None:
-        return int(self.date[:4]) if self.date[:4].isdigit() else None
+        return year_of(self.date)
 
     def meta(self) -> dict[str, Any]:
         """The document fields of the CLI contract."""

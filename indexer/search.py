@@ -36,7 +36,7 @@ from .encoders import Encoder, get_encoder
 from .errors import BadInputError
 from .fusion import Calibrator, LinearRanker, load_models, ranks, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
-from .schema import Chunk, Hit
+from .schema import Chunk, Hit, year_of
 from .segmentation import Segmenter, default_segmenter
 from .store import IndexData, load_index
 
@@ -161,7 +161,7 @@ class Searcher:
         docs = data.documents
         self._doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d]["title"]) for d in data.doc_ids]) if data.doc_ids else None
         self._doc_title_vecs = np.asarray(data.units[data.doc_title_units], dtype=np.float32) if len(data.doc_title_units) else None
-        self._doc_year = np.array([_year(docs[d].get("date", "")) or 0 for d in data.doc_ids], dtype=np.int32)
+        self._doc_year = np.array([year_of(docs[d].get("date", "")) or 0 for d in data.doc_ids], dtype=np.int32)
         self._doc_source = np.array([docs[d].get("source", "") for d in data.doc_ids], dtype=object)
         self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
         self._measure = _flat_matrix(data.dense) if data.dense.kind == "flat" else None
@@ -514,10 +514,6 @@ class Searcher:
         if self.calibrator is None:
             return float(np.exp(min(0.0, gap)))
         return self.calibrator.probability(np.array([evidence[f] for f in self.calibrator.features]))
-
-
-def _year(date: str) -> int | None:
-    return int(date[:4]) if date[:4].isdigit() else None
 
 
 def _norm_max(x: np.ndarray) -> np.ndarray:
