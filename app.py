@@ -233,11 +233,12 @@ def render_similar(searcher: ix.Searcher, chunk_id: str, key: str) -> None:
 # ---------------------------------------------------------------- 检索 (judges)
 
 
-def use_example() -> None:
-    example = st.session_state.get("example")
-    if example:
-        st.session_state["query"] = example
-    st.session_state["example"] = None
+def take_pick(pick_key: str, box_key: str) -> None:
+    """An example chip was clicked: put it in the text box and clear the chips."""
+    picked = st.session_state.get(pick_key)
+    if picked:
+        st.session_state[box_key] = picked
+    st.session_state[pick_key] = None
 
 
 def search_view(searcher: ix.Searcher) -> None:
@@ -249,7 +250,7 @@ def search_view(searcher: ix.Searcher) -> None:
         placeholder="用日常语言提问，例如：判决赢了但是拿不到钱",
     )
     top_k = right.number_input("结果条数", min_value=1, max_value=20, value=5, step=1, key="top_k")
-    st.pills("示例问题", EXAMPLES, key="example", on_change=use_example, label_visibility="collapsed")
+    st.pills("示例问题", EXAMPLES, key="example", on_change=take_pick, args=("example", "query"), label_visibility="collapsed")
 
     doc_ids = st.session_state.get("f_docs", [])
     options = ix.filter_options(searcher, doc_ids)
@@ -308,16 +309,9 @@ def cached_comparison(_searcher: ix.Searcher, version: str, theme: str, by: str,
     return ix.compare_theme(_searcher, theme, by, per_group)  # type: ignore[arg-type]
 
 
-def use_theme() -> None:
-    theme = st.session_state.get("theme_example")
-    if theme:
-        st.session_state["theme"] = theme
-    st.session_state["theme_example"] = None
-
-
 def compare_view(searcher: ix.Searcher) -> None:
     st.text_input("主题（回车比较）", key="theme", max_chars=100, placeholder="例如：个人破产、在线诉讼、法官惩戒")
-    st.pills("示例主题", THEMES, key="theme_example", on_change=use_theme, label_visibility="collapsed")
+    st.pills("示例主题", THEMES, key="theme_example", on_change=take_pick, args=("theme_example", "theme"), label_visibility="collapsed")
     a, b = st.columns(2)
     with a:
         by = st.segmented_control(
