@@ -206,10 +206,11 @@ def build_index(
     t0 = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     segmenter = default_segmenter()
+    seen = _previous_manifest(index_dir)
     if encoder is None:
-        encoder = get_encoder(model or _previous_model(index_dir) or DEFAULT_MODEL)
+        encoder = get_encoder(model or seen.get("encoder", {}).get("spec") or DEFAULT_MODEL)
     # unchanged files (same bytes, same code) are not parsed again; _build takes their chunks from the index
-    docs, skipped = corpus_state(corpus_dir, _known_documents(_previous_manifest(index_dir)))
+    docs, skipped = corpus_state(corpus_dir, _known_documents(seen))
     if not docs:
         reasons = f" ({len(skipped)} files skipped: {skipped[0].path}: {skipped[0].reason}…)" if skipped else ""
         raise BadInputError(f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files")
@@ -238,13 +239,6 @@ def build_index(
         return _build(
             corpus_dir, index_dir, docs, skipped, encoder, segmenter, (added, changed, removed), progress, on_progress, t0, cleaned
         )
-
-
-def _previous_model(index_dir: Path) -> str | None:
-    try:
-        return str(read_manifest(index_dir)["encoder"]["spec"])
-    except Exception:
-        return None
 
 
 def _build(
