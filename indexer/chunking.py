@@ -21,16 +21,15 @@ document) are not glued onto a measure.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .numerals import NUMERALS as _NUM
+from .numerals import parse_number, to_chinese_number
 from .schema import Chunk, Document
 
-_NUM = "〇零一二三四五六七八九十百千两"
 _ARTICLE = re.compile(rf"^第([{_NUM}\d０-９]{{1,7}})条(?:之[{_NUM}]+)?(?![第款项规所的中至、和或及（(])")
 _ARABIC = re.compile(r"^([0-9０-９]{1,3})\s*([.．、])(?![0-9０-９])\s*")
 _CN_ITEM = re.compile(rf"^([{_NUM}]{{1,4}})、\s*")
@@ -126,34 +125,6 @@ _WEAK_ENDINGS = (
     "审判",
     "司法",
 )
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_number(s: str) -> int:
-    """A numeral as printed (二十三, 一〇五, 两, 23, ２３) as an int."""
-    import cn2an
-
-    s = unicodedata.normalize("NFKC", s).strip()
-    if s.isdigit():
-        return int(s)
-    s = s.replace("〇", "零").replace("○", "零")
-    if s.startswith("百") or s.startswith("千"):
-        s = "一" + s
-    try:
-        return int(cn2an.cn2an(s, "smart"))
-    except (ValueError, KeyError, IndexError, TypeError):
-        # digit-by-digit spelling (一〇五) that cn2an rejects
-        digits = "零一二三四五六七八九"
-        if all(c in digits for c in s):
-            return int("".join(str(digits.index(c)) for c in s))
-        raise ValueError(f"not a number: {s!r}") from None
-
-
-def to_chinese_number(n: int) -> str:
-    """23 → 二十三 (for section ordinals in citations)."""
-    import cn2an
-
-    return str(cn2an.an2cn(n))
 
 
 def split_sentences(text: str) -> tuple[str, ...]:
@@ -499,12 +470,3 @@ def make_citation(doc: Document, scheme: str, m: _Measure) -> str:
     if scheme == "item":
         return f"{head}{part}第{to_chinese_number(m.no)}项"
     return f"{head}{part}第{m.no}项"
-
-
-def chunk_fingerprint(chunk: Chunk) -> str:
-    """A hash of everything that is embedded for a chunk (used to reuse embeddings)."""
-    h = hashlib.sha256()
-    for part in (chunk.measure_title, chunk.text):
-        h.update(part.encode("utf-8"))
-        h.update(b"\x00")
-    return h.hexdigest()

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from .answer import decide
 from .errors import BadInputError
-from .schema import Hit
+from .schema import Hit, year_of
 from .search import MAX_TOP_K, Filters, Searcher
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,6 @@ class Comparison:
         return rows
 
 
-def _year_of(date: str) -> str:
-    return date[:4] if date[:4].isdigit() else ""
-
-
 def groups_of(documents: Mapping[str, Mapping[str, Any]], by: GroupBy) -> list[tuple[str, str, tuple[str, ...]]]:
     """``(key, label, doc_ids)`` of each group of the manifest's ``documents``."""
     if by == "document":
@@ -104,7 +100,8 @@ def groups_of(documents: Mapping[str, Mapping[str, Any]], by: GroupBy) -> list[t
         raise BadInputError(f"cannot group by '{by}' (use document or year)")
     years: dict[str, list[str]] = {}
     for d, m in documents.items():
-        years.setdefault(_year_of(str(m.get("date", ""))) or UNDATED, []).append(d)
+        year = year_of(str(m.get("date", "")))
+        years.setdefault(UNDATED if year is None else str(year), []).append(d)
     keys = sorted(k for k in years if k != UNDATED) + ([UNDATED] if UNDATED in years else [])
     return [(k, UNDATED_LABEL if k == UNDATED else f"{k}年", tuple(sorted(years[k]))) for k in keys]
 

@@ -17,6 +17,7 @@ A file that cannot be read raises :class:`UnreadableDocumentError`;
 from __future__ import annotations
 
 import codecs
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError, UnreadableDocumentError
+from .numerals import NUMERALS, ZERO_FORMS, parse_number
 from .schema import Document
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pd
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_CN_DIGITS = "〇零一二三四五六七八九十百千两"
 
 # Page furniture.  Matched against whole short lines only, so a measure that
 # merely mentions 打印 or 来源 is never touched.
@@ -62,7 +63,7 @@ _PUBLISHED_AT = re.compile(r"发布时间\s*[:：]\s*(\d{4})[-./年](\d{1,2})[-.
 _SOURCE = re.compile(r"来\s*源\s*[:：]\s*([^\s|，,：:]{2,40})")
 _ADOPTION = re.compile(r"^[（(]?\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(.*?)[）)]?$")
 _ADOPTION_ACTIONS = ("通过", "修订", "修正", "公布", "发布", "印发", "施行", "批准")
-_CN_DATE = re.compile(rf"^([{_CN_DIGITS}〇○Ｏ]{{4}})年([{_CN_DIGITS}]{{1,3}})月([{_CN_DIGITS}]{{1,3}})日$")
+_CN_DATE = re.compile(rf"^([{NUMERALS}{ZERO_FORMS}]{{4}})年([{NUMERALS}]{{1,3}})月([{NUMERALS}]{{1,3}})日$")
 
 
 @dataclass(frozen=True)
@@ -344,7 +345,7 @@ def _read_pdf(data: bytes, path: str) -> _Raw:
 
 _TERMINAL = tuple("。！？；：!?;:”’」』）)】")
 _STRUCTURAL = re.compile(
-    rf"^(?:第[{_CN_DIGITS}\d]+[条章节编部分]|[（(][{_CN_DIGITS}\d]+[）)]|[{_CN_DIGITS}]+、|[0-9０-９]+[.．、](?![0-9０-９])|附件|附：)"
+    rf"^(?:第[{NUMERALS}\d]+[条章节编部分]|[（(][{NUMERALS}\d]+[）)]|[{NUMERALS}]+、|[0-9０-９]+[.．、](?![0-9０-９])|附件|附：)"
 )
 _OPENING_PUNCT = tuple("，。；：、！？,.;:!?）)》」』”’")
 
@@ -378,12 +379,6 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- metadata
 
 
-def _cn_int(s: str) -> int:
-    from .chunking import parse_number
-
-    return parse_number(s)
-
-
 def _parse_adoption(line: str) -> tuple[str, str, str] | None:
     """(iso date, action, body) for lines like 2018年9月3日 最高人民法院审判委员会第1747次会议通过."""
     m = _ADOPTION.match(line)
@@ -401,8 +396,8 @@ def _parse_adoption(line: str) -> tuple[str, str, str] | None:
 
 def _issuer_from(body: str) -> str:
     body = re.sub(r"^由", "", body)
-    body = re.sub(rf"第[{_CN_DIGITS}\d]+届", "", body)
-    body = re.split(rf"第[{_CN_DIGITS}\d]+次|《|会议|公告|令", body)[0]
+    body = re.sub(rf"第[{NUMERALS}\d]+届", "", body)
+    body = re.split(rf"第[{NUMERALS}\d]+次|《|会议|公告|令", body)[0]
     body = re.sub(r"(审判委员会|检察委员会|党组)$", "", body)
     return body.strip()[:40]
 
@@ -434,9 +429,9 @@ def _date_and_issuer(meta: Iterable[str], paragraphs: list[str], title: str) -> 
                 date = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
                 break
             if m := _CN_DATE.match(line):
-                y = "".join(str("〇零一二三四五六七八九".find(c) % 10) if c in "〇零一二三四五六七八九" else "0" for c in m.group(1))
-                date = f"{y}-{_cn_int(m.group(2)):02d}-{_cn_int(m.group(3)):02d}"
-                break
+                with contextlib.suppress(ValueError):
+                    date = f"{parse_number(m.group(1)):04d}-{parse_number(m.group(2)):02d}-{parse_number(m.group(3)):02d}"
+                    break
     if not source:
         for body in ("最高人民法院、最高人民检察院", "最高人民法院", "最高人民检察院"):
             if title.startswith(body):

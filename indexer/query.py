@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from .chunking import parse_number
 from .errors import BadInputError
 from .segmentation import DATA_DIR, Segmenter, normalise
 
 THESAURUS = DATA_DIR / "thesaurus.tsv"
 #: longer questions are cut here: the encoder reads 512 tokens, and no real question is longer
 MAX_QUERY_CHARS = 256
-_ARTICLE_REF = re.compile(r"第\s*([0-9〇零一二三四五六七八九十百千两]{1,6})\s*条")
 
 
 @dataclass(frozen=True)
@@ -43,8 +41,6 @@ class Query:
     colloquial_tokens: tuple[str, ...] = ()
     #: the question with the matched everyday phrases blanked out
     core_text: str = ""
-    #: an article the question names (法官法第三十六条 → 36)
-    article: int | None = None
     truncated: bool = False
 
     @property
@@ -83,10 +79,6 @@ class Thesaurus:
     @cached_property
     def fingerprint(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
-
-    def expand(self, text: str) -> list[str]:
-        """Legal terms for the everyday phrases found in ``text`` (normalised), in order, once each."""
-        return self.match(text)[0]
 
     def match(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
         """(legal terms, spans of the everyday phrases matched) for ``text`` (normalised)."""
@@ -130,12 +122,6 @@ def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> 
             if tok not in seen:
                 seen.add(tok)
                 extra.append(tok)
-    article = None
-    if m := _ARTICLE_REF.search(text):
-        try:
-            article = parse_number(m.group(1))
-        except ValueError:
-            article = None
     return Query(
         raw=str(raw),
         text=text,
@@ -144,6 +130,5 @@ def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> 
         expansion_tokens=tuple(extra),
         colloquial_tokens=tuple(t for t in dict.fromkeys(tokens) if t not in core),
         core_text=core_text,
-        article=article,
         truncated=truncated,
     )

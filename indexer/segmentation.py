@@ -17,7 +17,6 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
@@ -136,9 +135,6 @@ class Segmenter:
     def tokens(self, text: str) -> list[str]:
         """Index tokens of ``text``: search mode (whole terms and their sub-words), stop words out."""
         return [w for w in self._jieba().lcut_for_search(normalise(text), HMM=True) if self._keep(w)]
-
-    def tokens_many(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.tokens(t) for t in texts]
 
     def _keep(self, w: str) -> bool:
         w = w.strip()

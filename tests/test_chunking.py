@@ -6,15 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.chunking import (
-    chunk_document,
-    detect_scheme,
-    parse_number,
-    segment_document,
-    split_sentences,
-    to_chinese_number,
-)
+from indexer.chunking import chunk_document, detect_scheme, segment_document, split_sentences
 from indexer.loading import load_document
+from indexer.numerals import parse_number, to_chinese_number
 from indexer.schema import Document
 
 from .conftest import DATA, REFORM_PLAN, SHARED, requires_shared, shared_catalogue
@@ -203,19 +197,6 @@ def test_detect_scheme() -> None:
 
 
 # ------------------------------------------------------------------ helpers
-
-
-@pytest.mark.parametrize(
-    ("text", "n"),
-    [("一", 1), ("十", 10), ("二十三", 23), ("一百零五", 105), ("两", 2), ("23", 23), ("２３", 23), ("一〇五", 105), ("百", 100)],
-)
-def test_parse_number(text: str, n: int) -> None:
-    assert parse_number(text) == n
-
-
-def test_to_chinese_number() -> None:
-    assert to_chinese_number(5) == "五"
-    assert to_chinese_number(23) == "二十三"
 
 
 def test_split_sentences_keeps_closing_quotes() -> None:

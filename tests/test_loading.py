@@ -126,6 +126,15 @@ def test_gb18030_crlf_text_file(tmp_path: Path) -> None:
     assert any("GB18030" in w for w in doc.warnings)
 
 
+@pytest.mark.parametrize(
+    ("line", "date"), [("二〇二一年十一月十日", "2021-11-10"), ("二Ｏ二二年一月五日", "2022-01-05"), ("2020年3月1日", "2020-03-01")]
+)
+def test_signature_date_at_the_end(tmp_path: Path, line: str, date: str) -> None:
+    path = tmp_path / "notice.txt"
+    path.write_text(f"某某通知\n\n一、甲事项。\n二、乙事项。\n某某法院\n{line}\n", encoding="utf-8")
+    assert load_document(path).date == date
+
+
 def _wrap(paragraphs: list[str], width: int) -> list[str]:
     return [p[i : i + width] for p in paragraphs for i in range(0, len(p), width)]
 

@@ -32,10 +32,9 @@ def test_no_expansion_for_plain_legal_terms() -> None:
     assert q.dense_text == "个人破产"
 
 
-def test_long_query_is_truncated_and_article_reference_parsed() -> None:
+def test_long_query_is_truncated() -> None:
     q = parse_query("法官法第三十六条" + "很长" * 60000, SEG, TH)
     assert len(q.text) == MAX_QUERY_CHARS and q.truncated
-    assert q.article == 36
 
 
 def test_thesaurus_entries_are_well_formed() -> None:
