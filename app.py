@@ -29,18 +29,6 @@ THEMES = ("个人破产", "在线诉讼", "法官惩戒", "人民陪审员", "�
 UPLOAD_TYPES = ("txt", "md", "html", "htm", "docx", "pdf")
 UPLOAD_LIMIT_MB = ix.MAX_UPLOAD_BYTES // 2**20
 
-# What the user can do about each kind of error (the library's message says what went wrong).
-ADVICE: tuple[tuple[type[ix.IndexerError], str], ...] = (
-    (ix.IndexDamagedError, "索引文件损坏或不完整。请点击下方「重建索引」；也可在服务器上运行 python -m indexer build --force。"),
-    (ix.IndexMismatchError, "索引与当前模型不一致（可能更改了 INDEXER_MODEL）。请点击下方「重建索引」。"),
-    (ix.IndexMissingError, "还没有索引。请点击下方「重建索引」。"),
-    (
-        ix.ModelUnavailableError,
-        "无法加载向量模型。请检查环境变量 INDEXER_MODEL（留空即使用内置的 e5-small），或重新安装依赖：pip install -r requirements.txt。",
-    ),
-    (ix.UnreadableDocumentError, "请上传可读的文字文件：.txt / .md / .html / .docx，或带文字层的 .pdf。"),
-    (ix.BadInputError, "请检查输入后重试。"),
-)
 #: errors that a rebuild of the index repairs
 INDEX_ERRORS = (ix.IndexDamagedError, ix.IndexMismatchError, ix.IndexMissingError)
 APP_CSS = """
@@ -91,16 +79,18 @@ def progress_callback(bar: Any, label: str) -> Callable[[int, int, str], None]:
 
 
 def show_error(exc: BaseException, context: str) -> None:
-    """A clear message and what to do; never a traceback."""
-    context = ix.escape(context)  # it may name an uploaded file
+    """A Chinese message saying what went wrong and what to do (from the message catalogue); never a traceback.
+
+    The server log gets the details: the English message of an expected error,
+    the whole traceback of an unexpected one (``exc_info`` is the exception
+    itself, so this is right even when called after its ``except`` block ended).
+    """
     if isinstance(exc, ix.IndexerError):
-        advice = next((text for kind, text in ADVICE if isinstance(exc, kind)), "")
-        st.error(f"{context}：{ix.escape(str(exc))}\n\n{advice}", icon=":material/error:")
+        log.warning("%s: %s", context, exc)
     else:
-        log.exception("unexpected error: %s", context)
-        st.error(
-            f"{context}：出现意外错误（详情已记录在服务器日志中）。请刷新页面重试；若问题持续，请联系管理员。", icon=":material/error:"
-        )
+        log.error("unexpected error: %s", context, exc_info=exc)
+    shown = ix.strip_paths(f"{context}：{ix.error_text(exc)}")
+    st.error(ix.escape(shown), icon=":material/error:")
 
 
 def guarded(context: str, view: Callable[..., None], *args: Any) -> None:
@@ -525,7 +515,7 @@ def main() -> None:
     corpus, index, model = settings()
     service = get_service(corpus, index, model)
     if not Path(corpus).is_dir():
-        st.error(f"找不到文档文件夹 {ix.escape(corpus)}。请建立该文件夹并放入文件，或用环境变量 INDEXER_CORPUS 指定文件夹。")
+        st.error(ix.escape(ix.text("corpus_missing", name=Path(corpus).name)), icon=":material/error:")
         return
     failure = ensure_index(service, corpus, index, model)
     if failure is None:
@@ -536,7 +526,7 @@ def main() -> None:
     if failure is not None:
         empty = not any(p.suffix.lower() in ix.SUPPORTED_SUFFIXES for p in Path(corpus).iterdir() if p.is_file())
         if empty and not isinstance(failure, ix.IndexerError):  # the library cannot index an empty folder
-            st.error(f"文档文件夹 {ix.escape(corpus)} 中没有可检索的文件。请放入 .txt / .md / .html / .docx / .pdf 文件后刷新页面。")
+            st.error(ix.escape(ix.text("no_documents")), icon=":material/error:")
             return
         show_error(failure, "无法打开文档索引")
         # rebuilding helps with a damaged or mismatched index, not with a missing model

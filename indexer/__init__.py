@@ -45,6 +45,7 @@ from .export import DOCX_MIME, MARKDOWN_MIME, Clause, clause_from_hit, copy_text
 from .highlight import STYLE as HIGHLIGHT_STYLE
 from .highlight import escape, escape_block, highlight_html, query_terms, relevance_meter
 from .loading import SUPPORTED_SUFFIXES, CorpusLoad, Skipped, load_corpus, load_document
+from .messages import MESSAGES, error_text, strip_paths, text, warning_text
 from .schema import Answer, AnswerSentence, Chunk, Document, Hit
 from .search import Filters, Searcher, SearchResult
 from .service import IndexService
@@ -55,6 +56,7 @@ __all__ = [
     "HIGHLIGHT_STYLE",
     "MARKDOWN_MIME",
     "MAX_UPLOAD_BYTES",
+    "MESSAGES",
     "SUPPORTED_SUFFIXES",
     "Answer",
     "AnswerSentence",
@@ -89,6 +91,7 @@ __all__ = [
     "compare_theme",
     "copy_text",
     "describe_report",
+    "error_text",
     "escape",
     "escape_block",
     "export_filename",
@@ -106,6 +109,9 @@ __all__ = [
     "sanitize_filename",
     "segment_document",
     "skipped_files",
+    "strip_paths",
+    "text",
     "to_docx",
     "to_markdown",
+    "warning_text",
 ]

@@ -73,7 +73,7 @@ class BuildReport:
             "added": list(self.added),
             "changed": list(self.changed),
             "removed": list(self.removed),
-            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "skipped": [s.to_dict() for s in self.skipped],
             "texts_embedded": self.texts_embedded,
             "texts_reused": self.texts_reused,
             "tokens_embedded": self.tokens_embedded,
@@ -213,7 +213,9 @@ def build_index(
     docs, skipped = corpus_state(corpus_dir, _known_documents(seen))
     if not docs:
         reasons = f" ({len(skipped)} files skipped: {skipped[0].path}: {skipped[0].reason}…)" if skipped else ""
-        raise BadInputError(f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files")
+        raise BadInputError(
+            f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files", kind="no_documents"
+        )
     with build_lock(index_dir):
         cleaned = clean_leftovers(index_dir)
         previous: dict[str, Any] = {}
@@ -282,7 +284,7 @@ def _build(
             "scheme": scheme,
             "chunks": len(doc_chunks),
             "load_warnings": list(doc.warnings),
-            "warnings": list(doc.warnings) + ([] if doc_chunks else ["no numbered measures found"]),
+            "warnings": list(doc.warnings) + ([] if doc_chunks else ["no_measures"]),
         }
 
     # --- what must be embedded: unique texts, in first-seen order
@@ -368,7 +370,7 @@ def _build(
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(su), "units": len(keys)},
         "documents": doc_meta,
         "doc_title_units": doc_title_units,
-        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+        "skipped": [s.to_dict() for s in skipped],
     }
     writer = IndexWriter(index_dir)
     try:

@@ -14,6 +14,7 @@ from pathlib import PurePath
 from typing import Any
 
 from .build import BuildReport
+from .messages import text, warning_text
 from .schema import year_of
 from .search import Filters, Searcher
 
@@ -52,16 +53,17 @@ class DocumentInfo:
             "条款数": self.measures,
             "编排": SCHEME_LABELS.get(self.scheme, self.scheme),
             "文件": self.file_name,
-            "提示": "；".join(self.warnings),
+            "提示": "；".join(warning_text(w) for w in self.warnings),
         }
 
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file in the corpus folder that could not be indexed, and why."""
+    """A file in the corpus folder that could not be indexed, and why (in Chinese, naming no server path)."""
 
     file_name: str
     reason: str
+    kind: str = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,13 @@ def list_documents(searcher: Searcher) -> tuple[DocumentInfo, ...]:
 
 
 def skipped_files(searcher: Searcher) -> tuple[SkippedFile, ...]:
-    """Files the last build could not read, with the reason."""
-    return tuple(
-        SkippedFile(PurePath(str(s.get("path", ""))).name, str(s.get("reason", ""))) for s in searcher.data.manifest.get("skipped", ())
-    )
+    """Files the last build could not read, with the reason in Chinese."""
+    out = []
+    for s in searcher.data.manifest.get("skipped", ()):
+        kind = str(s.get("kind") or "unreadable")
+        fields = s.get("fields") if isinstance(s.get("fields"), dict) else {}
+        out.append(SkippedFile(PurePath(str(s.get("path", ""))).name, text(kind, "unreadable", **fields), kind))
+    return tuple(out)
 
 
 def _section_values(section: str) -> list[str]:

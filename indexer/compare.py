@@ -112,7 +112,7 @@ def compare_theme(searcher: Searcher, theme: str, by: GroupBy = "document", per_
     Raises :class:`BadInputError` for an empty theme or a bad ``per_group``.
     """
     if not str(theme).strip():
-        raise BadInputError("enter a theme to compare (e.g. 个人破产)")
+        raise BadInputError("enter a theme to compare (e.g. 个人破产)", kind="query_empty")
     if not 1 <= int(per_group) <= 20:
         raise BadInputError("per_group must be between 1 and 20")
     documents: Mapping[str, Mapping[str, Any]] = searcher.data.manifest.get("documents", {})

@@ -35,13 +35,15 @@ def sanitize_filename(name: str) -> str:
     name = _UNSAFE.sub("_", name).strip(" ._")
     stem, dot, suffix = name.rpartition(".")
     if not dot:
-        raise BadInputError(f"file name '{name}' has no type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        raise BadInputError(f"file name '{name}' has no type; use one of {', '.join(SUPPORTED_SUFFIXES)}", kind="name_no_type")
     suffix = "." + suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise BadInputError(f"unsupported file type '{suffix}' (use {', '.join(SUPPORTED_SUFFIXES)})")
+        raise BadInputError(
+            f"unsupported file type '{suffix}' (use {', '.join(SUPPORTED_SUFFIXES)})", kind="unsupported_type", suffix=suffix
+        )
     stem = re.sub(r"\s+", "_", stem).strip("._")[:80]
     if not stem or set(stem) <= {"."}:
-        raise BadInputError("the file name is empty after removing unsafe characters; rename the file")
+        raise BadInputError("the file name is empty after removing unsafe characters; rename the file", kind="name_empty")
     return stem + suffix
 
 
@@ -65,16 +67,29 @@ def add_document(
     root.mkdir(parents=True, exist_ok=True)
     name = sanitize_filename(filename)
     if len(data) > min(max_bytes, MAX_FILE_BYTES):
-        raise BadInputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {min(max_bytes, MAX_FILE_BYTES) / 2**20:.0f} MiB")
+        limit = min(max_bytes, MAX_FILE_BYTES)
+        raise BadInputError(
+            f"{name} is {len(data) / 1e6:.1f} MB; the limit is {limit / 2**20:.0f} MiB",
+            kind="too_large",
+            size_mb=f"{len(data) / 2**20:.1f}",
+            limit_mb=f"{limit / 2**20:.0f}",
+        )
     target = root / name
     if not _inside(target, root):
-        raise BadInputError(f"{name} would be written outside the corpus folder")
+        raise BadInputError(f"{name} would be written outside the corpus folder", kind="name_empty")
     stem = Path(name).stem
     clash = [p for p, problem in iter_corpus_files(root) if problem is None and p.stem == stem and p.resolve() != target.resolve()]
     if clash:
-        raise BadInputError(f"a document named '{stem}' already exists ({clash[0].name}); rename the file or remove that document first")
+        raise BadInputError(
+            f"a document named '{stem}' already exists ({clash[0].name}); rename the file or remove that document first",
+            kind="name_taken",
+            title=stem,
+            other=clash[0].name,
+        )
     if target.exists() and not replace:
-        raise BadInputError(f"{name} already exists in the corpus; remove it first or replace it")
+        raise BadInputError(
+            f"{name} already exists in the corpus; remove it first or replace it", kind="name_taken", title=stem, other=name
+        )
     doc = parse_document(data, name, Path(name).suffix.lower(), stem)  # raises UnreadableDocumentError
     tmp = root / f".upload-{uuid.uuid4().hex}{Path(name).suffix}"
     try:
@@ -85,7 +100,7 @@ def add_document(
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BadInputError(f"cannot write {name} into {root}: {exc.strerror}") from None
+        raise BadInputError(f"cannot write {name} into {root}: {exc.strerror}", kind="write_failed", error=exc.strerror) from None
     return Document(doc.doc_id, doc.title, doc.source, doc.date, str(target), doc.fmt, doc.content_hash, doc.paragraphs, doc.warnings)
 
 
@@ -95,7 +110,7 @@ def find_document(corpus_dir: str | Path, doc_id: str) -> Path:
     for path, problem in iter_corpus_files(root):
         if problem is None and path.stem == doc_id and _inside(path, root):
             return path
-    raise BadInputError(f"no document '{doc_id}' in {root}")
+    raise BadInputError(f"no document '{doc_id}' in {root}", kind="not_found")
 
 
 def remove_document(corpus_dir: str | Path, doc_id: str) -> Path:
@@ -104,7 +119,7 @@ def remove_document(corpus_dir: str | Path, doc_id: str) -> Path:
     try:
         path.unlink()
     except OSError as exc:
-        raise BadInputError(f"cannot remove {path.name}: {exc.strerror}") from None
+        raise BadInputError(f"cannot remove {path.name}: {exc.strerror}", kind="remove_failed", error=exc.strerror) from None
     return path
 
 

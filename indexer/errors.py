@@ -3,9 +3,16 @@
 Every error a user can meet is an :class:`IndexerError`; its message says what
 went wrong and what to do about it.  The CLI prints the message on one line and
 the Streamlit page shows it with ``st.error``; neither shows a traceback.
+
+Each error also carries a ``kind`` (a key of :data:`indexer.messages.MESSAGES`)
+and the ``fields`` its Chinese message is filled with, so the page can show a
+Chinese message while the CLI keeps the English one.  Fields never hold an
+absolute path: a file is named by its name only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class IndexerError(Exception):
@@ -13,34 +20,53 @@ class IndexerError(Exception):
 
     #: exit status the CLI uses for this kind of error
     exit_code: int = 1
+    #: key of the error's Chinese message in ``indexer.messages.MESSAGES``
+    kind: str = "error"
+
+    def __init__(self, message: str = "", *, kind: str | None = None, **fields: Any) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+        self.fields: dict[str, Any] = fields
 
 
 class BadInputError(IndexerError):
     """The user gave something unusable: an empty query, a missing path, a bad option."""
 
     exit_code = 2
+    kind = "bad_input"
 
 
 class UnreadableDocumentError(BadInputError):
     """A document file cannot be read (binary, empty, unknown type, broken encoding...)."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    kind = "unreadable"
+
+    def __init__(self, path: str, reason: str, *, kind: str | None = None, **fields: Any) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"cannot read {path}: {reason}")
+        super().__init__(f"cannot read {path}: {reason}", kind=kind, **fields)
 
 
 class ModelUnavailableError(IndexerError):
     """The requested embedding model is not installed or cannot be loaded."""
 
+    kind = "model_unavailable"
+
 
 class IndexMissingError(IndexerError):
     """No index exists where one was expected."""
+
+    kind = "index_missing"
 
 
 class IndexMismatchError(IndexerError):
     """The index was built with another encoder, dictionary or format version."""
 
+    kind = "index_mismatch"
+
 
 class IndexDamagedError(IndexerError):
     """Index files are missing, truncated or inconsistent with the manifest."""
+
+    kind = "index_damaged"

@@ -72,9 +72,16 @@ class Skipped:
 
     path: str
     reason: str
+    #: key of the reason's Chinese text in ``indexer.messages.MESSAGES``, and the values it is filled with
+    kind: str = "unreadable"
+    fields: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return f"skipped {self.path}: {self.reason}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The skip as the build report and the manifest record it."""
+        return {"path": self.path, "reason": self.reason, "kind": self.kind, "fields": dict(self.fields)}
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ def decode_bytes(data: bytes, path: str) -> str:
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = _strict(data, "utf-16", path)
     elif b"\x00" in data[:8192]:
-        raise UnreadableDocumentError(path, "binary data, not a text document")
+        raise UnreadableDocumentError(path, "binary data, not a text document", kind="binary")
     else:
         try:
             text = data.decode("utf-8")
@@ -122,7 +129,7 @@ def decode_bytes(data: bytes, path: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     bad = text.count("\ufffd") + len(_BAD_CONTROL.findall(text))
     if bad > max(8, len(text) // 100):
-        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)")
+        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)", kind="encoding")
     return text
 
 
@@ -130,7 +137,7 @@ def _strict(data: bytes, encoding: str, path: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise UnreadableDocumentError(path, f"broken {encoding} text at byte {exc.start} (save it as UTF-8)") from None
+        raise UnreadableDocumentError(path, f"broken {encoding} text at byte {exc.start} (save it as UTF-8)", kind="encoding") from None
 
 
 def _detect(data: bytes, path: str) -> str:
@@ -138,7 +145,7 @@ def _detect(data: bytes, path: str) -> str:
 
     best = from_bytes(data[: 1 << 20]).best()
     if best is None:
-        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)")
+        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)", kind="encoding")
     encoding = best.encoding.lower().replace("-", "_")
     # GB18030 is a superset of GB2312/GBK/CP936; decoding with it never loses a character.
     if encoding in {"gb2312", "gbk", "cp936", "gb18030", "hz", "hz_gb_2312", "big5", "cp950", "big5hkscs"}:
@@ -146,7 +153,7 @@ def _detect(data: bytes, path: str) -> str:
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
-        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)") from None
+        raise UnreadableDocumentError(path, "broken or unknown text encoding (save it as UTF-8)", kind="encoding") from None
 
 
 # --------------------------------------------------------------------------- readers
@@ -225,11 +232,11 @@ def _read_html(data: bytes, path: str) -> _Raw:
     from bs4 import BeautifulSoup, Tag
 
     if not re.search(rb"<\s*(html|body|p|div|h1)\b", data[:65536], re.I):
-        raise UnreadableDocumentError(path, "not an HTML page")
+        raise UnreadableDocumentError(path, "not an HTML page", kind="not_html")
     try:
         soup = BeautifulSoup(data, "lxml")
     except Exception as exc:  # lxml raises several unrelated types on garbage
-        raise UnreadableDocumentError(path, f"cannot parse HTML ({exc.__class__.__name__})") from None
+        raise UnreadableDocumentError(path, f"cannot parse HTML ({exc.__class__.__name__})", kind="html_damaged") from None
     page_text = soup.get_text("\n")
     meta = [m.group(0) for m in _PUBLISHED_AT.finditer(page_text)][:1]
     meta += [m.group(0) for m in _SOURCE.finditer(page_text)][:1]
@@ -287,13 +294,13 @@ def _read_docx(data: bytes, path: str) -> _Raw:
     from docx.text.paragraph import Paragraph
 
     if not data.startswith(b"PK"):
-        raise UnreadableDocumentError(path, "not a .docx file (no Word zip container)")
+        raise UnreadableDocumentError(path, "not a .docx file (no Word zip container)", kind="not_docx")
     try:
         d = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise UnreadableDocumentError(path, f"not a valid .docx file ({exc.__class__.__name__})") from None
+        raise UnreadableDocumentError(path, f"not a valid .docx file ({exc.__class__.__name__})", kind="not_docx") from None
     except Exception as exc:  # python-docx/lxml raise many types on damaged parts
-        raise UnreadableDocumentError(path, f"damaged .docx file ({exc.__class__.__name__})") from None
+        raise UnreadableDocumentError(path, f"damaged .docx file ({exc.__class__.__name__})", kind="docx_damaged") from None
     title = ""
     lines: list[str] = []
     for block in d.element.body.iterchildren():
@@ -317,14 +324,14 @@ def _read_pdf(data: bytes, path: str) -> _Raw:
     from pypdf.errors import PdfReadError
 
     if b"%PDF" not in data[:1024]:
-        raise UnreadableDocumentError(path, "not a PDF file (no %PDF header)")
+        raise UnreadableDocumentError(path, "not a PDF file (no %PDF header)", kind="not_pdf")
     # pypdf logs its own complaints about damaged files; they would reach the
     # user's terminal as noise next to our one-line warning.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise UnreadableDocumentError(path, "the PDF is password-protected")
+            raise UnreadableDocumentError(path, "the PDF is password-protected", kind="pdf_encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = ""
         if reader.metadata is not None and reader.metadata.title:
@@ -332,11 +339,11 @@ def _read_pdf(data: bytes, path: str) -> _Raw:
     except UnreadableDocumentError:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
-        raise UnreadableDocumentError(path, f"damaged PDF ({exc.__class__.__name__})") from None
+        raise UnreadableDocumentError(path, f"damaged PDF ({exc.__class__.__name__})", kind="pdf_damaged") from None
     raw_lines = [clean_line(line) for page in pages for line in page.split("\n")]
     raw_lines = [line for line in raw_lines if line and not is_boilerplate(line)]
     if not raw_lines:
-        raise UnreadableDocumentError(path, "the PDF has no text layer (a scan?); run OCR on it first")
+        raise UnreadableDocumentError(path, "the PDF has no text layer (a scan?); run OCR on it first", kind="pdf_no_text")
     title = ""
     if meta_title and raw_lines[0] == meta_title:
         title = raw_lines.pop(0)
@@ -458,27 +465,43 @@ def _read_file(p: Path) -> bytes:
     shown = str(p)
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnreadableDocumentError(shown, f"unsupported file type '{suffix or '(none)'}' (use {', '.join(SUPPORTED_SUFFIXES)})")
+        raise UnreadableDocumentError(
+            shown,
+            f"unsupported file type '{suffix or '(none)'}' (use {', '.join(SUPPORTED_SUFFIXES)})",
+            kind="unsupported_type",
+            suffix=suffix or "无后缀",
+        )
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise UnreadableDocumentError(shown, f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
+            raise UnreadableDocumentError(
+                shown,
+                f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
+                kind="too_large",
+                size_mb=f"{size / 2**20:.1f}",
+                limit_mb=MAX_FILE_BYTES // 2**20,
+            )
         if size == 0:
-            raise UnreadableDocumentError(shown, "empty file")
+            raise UnreadableDocumentError(shown, "empty file", kind="empty")
         data = p.read_bytes()
     except UnreadableDocumentError:
         raise
     except IsADirectoryError:
-        raise UnreadableDocumentError(shown, "is a folder, not a file") from None
+        raise UnreadableDocumentError(shown, "is a folder, not a file", kind="is_folder") from None
     except OSError as exc:
-        raise UnreadableDocumentError(shown, f"cannot open it ({exc.strerror or exc.__class__.__name__})") from None
+        raise UnreadableDocumentError(
+            shown,
+            f"cannot open it ({exc.strerror or exc.__class__.__name__})",
+            kind="cannot_open",
+            error=exc.strerror or exc.__class__.__name__,
+        ) from None
     return data
 
 
 def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document:
     """Turn the bytes of a file of type ``suffix`` into a :class:`Document`."""
     if not data.strip():
-        raise UnreadableDocumentError(path, "empty file")
+        raise UnreadableDocumentError(path, "empty file", kind="empty")
     warnings: list[str] = []
     fmt = suffix.lstrip(".").lower()
     if fmt in ("txt", "md", "markdown"):
@@ -488,7 +511,7 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                warnings.append("not UTF-8: decoded by detection (GB18030/GBK)")
+                warnings.append("encoding_detected")
     elif fmt in ("html", "htm"):
         raw = _read_html(data, path)
         fmt = "html"
@@ -497,7 +520,7 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
     elif fmt == "pdf":
         raw = _read_pdf(data, path)
     else:  # pragma: no cover - load_document checks the suffix first
-        raise UnreadableDocumentError(path, f"unsupported file type '{suffix}'")
+        raise UnreadableDocumentError(path, f"unsupported file type '{suffix}'", kind="unsupported_type", suffix=suffix)
 
     meta = list(raw.meta)
     lines: list[str] = []
@@ -513,15 +536,15 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
     if not title and lines:
         title = lines.pop(0)
     if not title:
-        raise UnreadableDocumentError(path, "no text found")
+        raise UnreadableDocumentError(path, "no text found", kind="no_text")
     # Adoption/effective-date lines right below the title are metadata, not body.
     while lines and _parse_adoption(lines[0]) is not None and len(lines[0]) <= 120:
         meta.append(lines.pop(0))
     if not lines:
-        raise UnreadableDocumentError(path, "no body text after the title")
+        raise UnreadableDocumentError(path, "no body text after the title", kind="no_body")
     date, source = _date_and_issuer(meta, lines, title)
     if not date:
-        warnings.append("no publication date found")
+        warnings.append("no_date")
     return Document(
         doc_id=doc_id,
         title=title,
@@ -535,6 +558,13 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
     )
 
 
+SYMLINK_FOLDER = "a symlinked folder; not followed"
+SYMLINK_BROKEN = "a broken or looping symlink"
+SYMLINK_OUTSIDE = "a symlink pointing outside the corpus folder"
+#: the kind (message catalogue key) of each problem :func:`iter_corpus_files` reports
+PROBLEM_KINDS = {SYMLINK_FOLDER: "symlink_folder", SYMLINK_BROKEN: "symlink_broken", SYMLINK_OUTSIDE: "symlink_outside"}
+
+
 def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str | None]]:
     """Yield ``(path, problem)`` for every file under ``root``, in a stable order.
 
@@ -544,7 +574,9 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
     """
     base = Path(root)
     if not base.is_dir():
-        raise BadInputError(f"corpus folder not found: {root} (give an existing folder with --corpus)")
+        raise BadInputError(
+            f"corpus folder not found: {root} (give an existing folder with --corpus)", kind="corpus_missing", name=Path(root).name
+        )
     real_root = base.resolve()
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
         here = Path(dirpath)
@@ -553,7 +585,7 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
             if d.startswith("."):
                 continue
             if (here / d).is_symlink():
-                yield here / d, "a symlinked folder; not followed"
+                yield here / d, SYMLINK_FOLDER
                 continue
             kept.append(d)
         dirnames[:] = kept
@@ -565,10 +597,10 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
                 try:
                     target = p.resolve(strict=True)
                 except (OSError, RuntimeError):
-                    yield p, "a broken or looping symlink"
+                    yield p, SYMLINK_BROKEN
                     continue
                 if not target.is_relative_to(real_root):
-                    yield p, "a symlink pointing outside the corpus folder"
+                    yield p, SYMLINK_OUTSIDE
                     continue
             yield p, None
 
@@ -587,17 +619,17 @@ def load_corpus(root: str | os.PathLike[str], known: Mapping[str, Document] | No
     """
     docs: list[Document] = []
     skipped: list[Skipped] = []
-    by_hash: dict[str, str] = {}
+    by_hash: dict[str, Document] = {}
     by_id: dict[str, str] = {}
 
-    def skip(path: str, reason: str) -> None:
-        skipped.append(Skipped(path, reason))
+    def skip(path: str, reason: str, kind: str = "unreadable", **fields: object) -> None:
+        skipped.append(Skipped(path, reason, kind, tuple((k, str(v)) for k, v in fields.items())))
         log.warning("skipped %s: %s", path, reason)
 
     for path, problem in iter_corpus_files(root):
         shown = str(path)
         if problem:
-            skip(shown, problem)
+            skip(shown, problem, PROBLEM_KINDS.get(problem, "unreadable"))
             continue
         try:
             data = _read_file(path)
@@ -607,15 +639,17 @@ def load_corpus(root: str | os.PathLike[str], known: Mapping[str, Document] | No
             else:
                 doc = parse_document(data, shown, path.suffix.lower(), path.stem)
         except UnreadableDocumentError as exc:
-            skip(shown, exc.reason)
+            skip(shown, exc.reason, exc.kind, **exc.fields)
             continue
         if doc.content_hash in by_hash:
-            skip(shown, f"duplicate of {by_hash[doc.content_hash]}")
+            first = by_hash[doc.content_hash]
+            skip(shown, f"duplicate of {first.path}", kind="duplicate", title=first.title, other=Path(first.path).name)
             continue
         if doc.doc_id in by_id:
-            skip(shown, f"doc_id '{doc.doc_id}' is already used by {by_id[doc.doc_id]}; rename one of them")
+            other = by_id[doc.doc_id]
+            skip(shown, f"doc_id '{doc.doc_id}' is already used by {other}; rename one of them", kind="id_clash", other=Path(other).name)
             continue
-        by_hash[doc.content_hash] = shown
+        by_hash[doc.content_hash] = doc
         by_id[doc.doc_id] = shown
         docs.append(doc)
     return CorpusLoad(tuple(docs), tuple(skipped))

@@ -102,10 +102,10 @@ def parse_query(raw: str, segmenter: Segmenter, thesaurus: Thesaurus | None) -> 
     Raises :class:`BadInputError` for an empty or whitespace-only question.
     """
     if raw is None or not str(raw).strip():
-        raise BadInputError("empty query: type a question or some key words")
+        raise BadInputError("empty query: type a question or some key words", kind="query_empty")
     text = " ".join(normalise(str(raw)).split())
     if not text:
-        raise BadInputError("empty query: type a question or some key words")
+        raise BadInputError("empty query: type a question or some key words", kind="query_empty")
     truncated = len(text) > MAX_QUERY_CHARS
     text = text[:MAX_QUERY_CHARS]
     tokens = segmenter.tokens(text)

@@ -232,7 +232,7 @@ class Searcher:
         if mode not in MODES:
             raise BadInputError(f"unknown search mode '{mode}' (use one of {', '.join(MODES)})")
         if not 1 <= int(top_k) <= MAX_TOP_K:
-            raise BadInputError(f"top-k must be between 1 and {MAX_TOP_K}")
+            raise BadInputError(f"top-k must be between 1 and {MAX_TOP_K}", kind="top_k_range", limit=MAX_TOP_K)
         q = self.parse(query)
         mask = self._mask(filters) if filters else None
         if self.n == 0 or (mask is not None and not mask.any()):
@@ -308,7 +308,7 @@ class Searcher:
                 for i in range(start, end):
                     if self.data.chunks[i].chunk_id == chunk_id:
                         return i
-        raise BadInputError(f"no measure {chunk_id} in the index")
+        raise BadInputError(f"no measure {chunk_id} in the index", kind="unknown_measure")
 
     # ------------------------------------------------------------------ internals
 
@@ -317,7 +317,9 @@ class Searcher:
         if f.doc_ids:
             unknown = [d for d in f.doc_ids if d not in self._doc_index]
             if unknown and len(unknown) == len(f.doc_ids):
-                raise BadInputError(f"no document {', '.join(sorted(unknown))} in the index (see the documents list)")
+                raise BadInputError(
+                    f"no document {', '.join(sorted(unknown))} in the index (see the documents list)", kind="unknown_document"
+                )
             wanted = np.array([self._doc_index[d] for d in f.doc_ids if d in self._doc_index])
             m &= np.isin(self.data.chunk_doc, wanted)
         if f.years:

@@ -182,7 +182,7 @@ def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise IndexerError(f"another build is writing {index_dir}; wait for it to finish") from None
+            raise IndexerError(f"another build is writing {index_dir}; wait for it to finish", kind="build_busy") from None
         try:
             yield
         finally:

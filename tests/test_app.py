@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from pathlib import Path
@@ -54,6 +55,11 @@ def ask(at: AppTest, question: str) -> AppTest:
     at.text_input(key="query").input(question).run()
     assert not at.exception, at.exception
     return at
+
+
+def plain(element: Any) -> str:
+    """A message's text as the reader sees it (markdown escapes such as &#95; decoded)."""
+    return html.unescape(element.value)
 
 
 def html_shown(at: AppTest) -> list[str]:
@@ -245,7 +251,11 @@ def test_bad_uploads_are_refused_with_a_message(built: Path, tmp_path: Path, mon
     at.file_uploader[0].set_value(("扫描件.pdf", b"%PDF-1.4 not really a pdf", "application/pdf")).run()
     at.button(key="add_doc").click().run()
     assert not at.exception
-    assert "未能添加" in at.error[0].value and "带文字层的 .pdf" in at.error[0].value
+    assert plain(at.error[0]) == "未能添加 扫描件.pdf：PDF 文件已损坏"
+    at.file_uploader[0].set_value(("broken2.txt", b"\x00\x01binary" * 40, "text/plain")).run()
+    at.button(key="add_doc").click().run()
+    # Chinese, and no server path (issue 13.6)
+    assert plain(at.error[0]) == "未能添加 broken2.txt：是二进制数据，不是文字文件"
     assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in (built / "corpus").iterdir())
 
 
@@ -263,8 +273,8 @@ def test_damaged_index_shows_what_to_do_and_rebuilds(built: Path, tmp_path: Path
     dense = version / "dense.faiss"
     dense.write_bytes(dense.read_bytes()[:100])
     at = _app(monkeypatch, corpus, index)
-    assert "无法打开文档索引" in at.error[0].value and "重建索引" in at.error[0].value
-    assert "Traceback" not in at.error[0].value
+    assert "无法打开文档索引" in plain(at.error[0]) and "重建索引" in plain(at.error[0])
+    assert "Traceback" not in plain(at.error[0])
     at.button(key="rebuild").click().run()
     assert not at.exception and not at.error
     assert "索引已重建" in at.success[0].value
@@ -275,7 +285,7 @@ def test_damaged_index_shows_what_to_do_and_rebuilds(built: Path, tmp_path: Path
 def test_unavailable_model_is_a_message_not_a_traceback(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus, index = copy_index(built, tmp_path)
     at = _app(monkeypatch, corpus, index, model="st:/nonexistent/model")
-    assert "无法加载向量模型" in at.error[0].value and "INDEXER_MODEL" in at.error[0].value
+    assert "无法加载向量模型" in plain(at.error[0]) and "INDEXER_MODEL" in plain(at.error[0])
     assert not at.button  # rebuilding would not help
 
 
