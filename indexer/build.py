@@ -139,10 +139,10 @@ def parser_fingerprint() -> str:
     Documents and chunks kept in an index are only reused by a build running
     the same code; any change to it re-reads every file.
     """
-    from . import chunking, loading, numerals, schema
+    from . import chunking, docxtext, limits, loading, numerals, schema
 
     h = hashlib.sha256()
-    for module in (loading, chunking, numerals, schema):
+    for module in (loading, docxtext, limits, chunking, numerals, schema):
         h.update(Path(module.__file__).read_bytes())
     return h.hexdigest()[:16]
 

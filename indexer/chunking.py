@@ -26,6 +26,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .limits import MAX_SENTENCE_CHARS
 from .numerals import NUMERALS as _NUM
 from .numerals import parse_number, to_chinese_number
 from .schema import Chunk, Document
@@ -147,7 +148,32 @@ def split_sentences(text: str) -> tuple[str, ...]:
             merged[-1] += s
         else:
             merged.append(s)
+    if any(len(s) > MAX_SENTENCE_CHARS for s in merged):
+        merged = [piece for s in merged for piece in _split_long(s)]
     return tuple(merged)
+
+
+_SOFT_BREAK = re.compile(r"[，,、：:\s]")
+
+
+def _split_long(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """A run of text longer than ``limit`` cut into pieces of at most ``limit`` characters.
+
+    Each cut is after the last comma (or 、, colon, blank) in the second half of
+    the window, else at the limit: the encoder reads only about 500 characters
+    of a text, and a single-line file without full stops must not become one
+    monster sentence.
+    """
+    pieces = []
+    start = 0
+    while len(sentence) - start > limit:
+        window = sentence[start + limit // 2 : start + limit]
+        soft = [m.end() for m in _SOFT_BREAK.finditer(window)]
+        cut = start + limit // 2 + soft[-1] if soft else start + limit
+        pieces.append(sentence[start:cut])
+        start = cut
+    pieces.append(sentence[start:])
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -305,9 +331,10 @@ def _title_splits(text: str) -> tuple[list[int], list[int]]:
     weak: list[int] = []
     for i in range(6, len(text) - 3):
         if text.startswith(_POLICY_VERBS, i):
-            if text[:i].endswith(_STRONG_ENDINGS):
+            # endswith(…, 0, i) looks at text[:i] without copying it (copies were quadratic on long lines)
+            if text.endswith(_STRONG_ENDINGS, 0, i):
                 strong.append(i)
-            elif text[:i].endswith(_WEAK_ENDINGS):
+            elif text.endswith(_WEAK_ENDINGS, 0, i):
                 weak.append(i)
     return strong, weak
 

@@ -48,6 +48,19 @@ class UnreadableDocumentError(BadInputError):
         super().__init__(f"cannot read {path}: {reason}", kind=kind, **fields)
 
 
+class DocumentTooLargeError(UnreadableDocumentError):
+    """A document is beyond a work limit (characters, sentences, a .docx that unpacks too big...).
+
+    ``kind`` names the limit (one of :data:`indexer.limits.LIMIT_KINDS`) and
+    ``limit`` its value, so the page can say 文件过长：超过 N 字，请拆分后上传.
+    """
+
+    def __init__(self, path: str, reason: str, *, kind: str, limit: int, shown: str | None = None) -> None:
+        self.limit = limit
+        # the message field: the limit as the page states it (300,000 字; 50 MB)
+        super().__init__(path, reason, kind=kind, limit=shown or f"{limit:,}")
+
+
 class ModelUnavailableError(IndexerError):
     """The requested embedding model is not installed or cannot be loaded."""
 
@@ -70,3 +83,15 @@ class IndexDamagedError(IndexerError):
     """Index files are missing, truncated or inconsistent with the manifest."""
 
     kind = "index_damaged"
+
+
+class IndexWriteError(IndexerError):
+    """The index folder cannot be written: not a folder, no permission, disk full."""
+
+    kind = "index_write"
+
+
+class IndexBusyError(IndexerError):
+    """Another build held the index folder's lock for longer than this build would wait."""
+
+    kind = "build_busy"

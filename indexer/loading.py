@@ -25,12 +25,12 @@ import logging
 import os
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError, UnreadableDocumentError
+from .limits import MAX_DOCUMENT_CHARS, MAX_PDF_PAGES, MAX_TITLE_CHARS, check_characters, check_document, too_large
 from .numerals import NUMERALS, ZERO_FORMS, parse_number
 from .schema import Document
 
@@ -100,6 +100,20 @@ def clean_line(line: str) -> str:
     return line.translate(_ZERO_WIDTH).strip(" \t\u3000\xa0\r\n\f\v")
 
 
+# every character str.splitlines() breaks at; markdown and a terminal both see some of them as line ends
+_LINE_BREAKS = re.compile(r"[ \t\u3000]*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+[ \t\u3000]*")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break (and the blanks around it) made one space.
+
+    Titles, sections and other single-line fields go through it when a document
+    is loaded: a title holding a blank line and ``# …`` must never become a
+    heading of its own wherever it is shown.
+    """
+    return _LINE_BREAKS.sub(" ", text)
+
+
 def is_boilerplate(line: str) -> bool:
     """True for page furniture: print/font-size bars, editor and copyright lines, markers."""
     return len(line) <= 80 and bool(_BOILERPLATE.match(line))
@@ -167,7 +181,11 @@ class _Raw:
 
 
 def _read_text(data: bytes, path: str, markdown: bool) -> _Raw:
-    lines = decode_bytes(data, path).split("\n")
+    text = decode_bytes(data, path)
+    blanks = text.count(" ") + text.count("\n") + text.count("\t") + text.count("\u3000")
+    if len(text) - blanks > 2 * MAX_DOCUMENT_CHARS:  # certainly over the limit after cleaning: refuse before the work
+        check_characters(path, [text])
+    lines = text.split("\n")
     title = ""
     meta: list[str] = []
     if markdown:
@@ -246,7 +264,7 @@ def _read_html(data: bytes, path: str) -> _Raw:
         title = clean_line(h1.get_text(""))
     elif soup.title is not None and soup.title.string:
         title = clean_line(re.split(r"\s*[_|｜—–-]\s*", soup.title.string.strip())[0])
-    for el in soup.find_all(class_=re.compile(r"meta|info|date|time", re.I)):
+    for el in _outermost(soup.find_all(class_=re.compile(r"meta|info|date|time", re.I))):
         meta.extend(clean_line(t) for t in el.get_text("\n").split("\n"))
     for tag in soup(list(_HTML_DROP_TAGS)):
         tag.decompose()
@@ -259,11 +277,17 @@ def _read_html(data: bytes, path: str) -> _Raw:
     for br in soup.find_all("br"):
         br.replace_with("\n")
     root = _html_main(soup)
+    blocks = root.find_all(_HTML_BLOCKS)
+    # Every test below is answered for all elements in one pass: asking each div
+    # for a block inside it, or each element for its container, is quadratic on
+    # deeply nested pages (a 1 MB page of nested divs ran for minutes).
+    with_blocks = _with_block_descendants(blocks, root)
+    container: dict[int, object] = {}
     lines: list[str] = []
-    for el in root.find_all(_HTML_BLOCKS):
-        if el.name == "div" and el.find(_HTML_BLOCKS):
+    for el in blocks:
+        if el.name == "div" and id(el) in with_blocks:
             continue  # only leaf blocks, so no text is taken twice
-        if el.find_parent(["p", "li", "td", "pre", "blockquote"]) not in (None, root) and el.name != "p":
+        if _nearest(el.parent, _HTML_CONTAINERS, container) not in (None, root) and el.name != "p":
             continue
         if el.name in ("h1",) and clean_line(el.get_text("")) == title:
             continue
@@ -275,47 +299,93 @@ def _read_html(data: bytes, path: str) -> _Raw:
     return _Raw(title, lines, meta)
 
 
+_HTML_CONTAINERS = frozenset(("p", "li", "td", "pre", "blockquote"))
+
+
+def _nearest(node, names: frozenset[str], memo: dict[int, object]):  # noqa: ANN001, ANN202 - bs4 types
+    """``node`` or its nearest ancestor named one of ``names`` (None if none), memoised along the path."""
+    path = []
+    found = None
+    while node is not None:
+        if id(node) in memo:
+            found = memo[id(node)]
+            break
+        if node.name in names:
+            found = node
+            break
+        path.append(node)
+        node = node.parent
+    for n in path:
+        memo[id(n)] = found
+    if node is not None:
+        memo[id(node)] = found
+    return found
+
+
+def _with_block_descendants(blocks, root) -> set[int]:  # noqa: ANN001 - bs4 types
+    """ids of the elements (up to ``root``) that hold one of ``blocks``; each ancestor is visited once."""
+    marked: set[int] = set()
+    for el in blocks:
+        node = el.parent
+        while node is not None and id(node) not in marked:
+            marked.add(id(node))
+            if node is root:
+                break
+            node = node.parent
+    return marked
+
+
+def _outermost(elements):  # noqa: ANN001, ANN202 - bs4 types
+    """The elements not inside another of them (document order kept)."""
+    ids = {id(el) for el in elements}
+    memo: dict[int, bool] = {}
+    out = []
+    for el in elements:
+        path = []
+        node = el.parent
+        inside = False
+        while node is not None:
+            if id(node) in memo:
+                inside = memo[id(node)]
+                break
+            if id(node) in ids:
+                inside = True
+                break
+            path.append(node)
+            node = node.parent
+        for n in path:
+            memo[id(n)] = inside
+        memo[id(el)] = True
+        if not inside:
+            out.append(el)
+    return out
+
+
 def _html_main(soup):  # noqa: ANN001, ANN202 - bs4 types
     """The element holding the article: the marked content block with the most paragraph text."""
+    # paragraph text under each element, summed children-first in one pass
+    below: dict[int, int] = {}
+    for el in reversed(soup.find_all(True)):
+        n = below.get(id(el), 0)
+        parent = el.parent
+        if parent is not None:
+            own = len(el.get_text(strip=True)) if el.name == "p" else 0
+            below[id(parent)] = below.get(id(parent), 0) + n + own
     best, best_len = None, 0
     for el in soup.find_all(["div", "article", "section", "td", "main"]):
         attrs = " ".join([*el.get("class", []), el.get("id", "") or ""])
         if el.name not in ("article", "main") and not _HTML_BODY_ATTR.search(attrs):
             continue
-        n = sum(len(p.get_text(strip=True)) for p in el.find_all("p"))
+        n = below.get(id(el), 0)
         if n > best_len:
             best, best_len = el, n
     return best if best is not None else (soup.body or soup)
 
 
 def _read_docx(data: bytes, path: str) -> _Raw:
-    import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+    from .docxtext import read_docx
 
-    if not data.startswith(b"PK"):
-        raise UnreadableDocumentError(path, "not a .docx file (no Word zip container)", kind="not_docx")
-    try:
-        d = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise UnreadableDocumentError(path, f"not a valid .docx file ({exc.__class__.__name__})", kind="not_docx") from None
-    except Exception as exc:  # python-docx/lxml raise many types on damaged parts
-        raise UnreadableDocumentError(path, f"damaged .docx file ({exc.__class__.__name__})", kind="docx_damaged") from None
-    title = ""
-    lines: list[str] = []
-    for block in d.element.body.iterchildren():
-        tag = block.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            para = Paragraph(block, d)
-            style = (para.style.name if para.style is not None else "") or ""
-            if not title and style.lower() == "title" and para.text.strip():
-                title = clean_line(para.text)
-                continue
-            lines.extend(para.text.split("\n"))
-        elif tag == "tbl":
-            for row in Table(block, d).rows:
-                cells = [clean_line(c.text) for c in row.cells]
-                lines.append(" ".join(dict.fromkeys(c for c in cells if c)))
+    title, lines = read_docx(data, path)
     return _Raw(title, lines, [])
 
 
@@ -332,7 +402,15 @@ def _read_pdf(data: bytes, path: str) -> _Raw:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableDocumentError(path, "the PDF is password-protected", kind="pdf_encrypted")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise too_large(path, "pdf_pages", f"the PDF has {len(reader.pages):,} pages, more than {MAX_PDF_PAGES:,}; split it")
+        pages = []
+        chars = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            chars += len(pages[-1])
+            if chars > 2 * MAX_DOCUMENT_CHARS:  # certainly over the limit: stop extracting
+                check_characters(path, pages)
         meta_title = ""
         if reader.metadata is not None and reader.metadata.title:
             meta_title = clean_line(str(reader.metadata.title))
@@ -371,16 +449,22 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
     """
     if not lines:
         return []
-    full = max(_display_width(line) for line in lines)
-    out = [lines[0]]
-    for line in lines[1:]:
+    widths = [_display_width(line) for line in lines]
+    full = max(widths)
+    # each paragraph is collected as parts with its running width: re-measuring a
+    # growing paragraph was quadratic (a 300-page PDF without full stops never finished)
+    out: list[list[str]] = [[lines[0]]]
+    width = widths[0]
+    for line, w in zip(lines[1:], widths[1:], strict=True):
         prev = out[-1]
-        wrapped = _display_width(prev) >= full - 1.5 and not prev.endswith(_TERMINAL)
+        wrapped = width >= full - 1.5 and not prev[-1].endswith(_TERMINAL)
         if line.startswith(_OPENING_PUNCT) or (wrapped and not _STRUCTURAL.match(line)):
-            out[-1] = prev + line
+            prev.append(line)
+            width += w
         else:
-            out.append(line)
-    return out
+            out.append([line])
+            width = w
+    return ["".join(parts) for parts in out]
 
 
 # --------------------------------------------------------------------------- metadata
@@ -525,18 +609,22 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
     meta = list(raw.meta)
     lines: list[str] = []
     for line in raw.lines:
-        s = clean_line(line)
+        s = clean_line(one_line(line))
         if not s:
             continue
         if is_boilerplate(s):
             meta.append(s)
             continue
         lines.append(s)
-    title = clean_line(raw.title)
+    title = clean_line(one_line(raw.title))
     if not title and lines:
         title = lines.pop(0)
+        if len(title) > MAX_TITLE_CHARS:  # a long first line is text, not a title
+            lines.insert(0, title)
     if not title:
         raise UnreadableDocumentError(path, "no text found", kind="no_text")
+    if len(title) > MAX_TITLE_CHARS:
+        title = title[: MAX_TITLE_CHARS - 1] + "…"
     # Adoption/effective-date lines right below the title are metadata, not body.
     while lines and _parse_adoption(lines[0]) is not None and len(lines[0]) <= 120:
         meta.append(lines.pop(0))
@@ -545,24 +633,33 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
     date, source = _date_and_issuer(meta, lines, title)
     if not date:
         warnings.append("no_date")
-    return Document(
+    doc = Document(
         doc_id=doc_id,
         title=title,
-        source=source,
-        date=date,
+        source=one_line(source),
+        date=one_line(date),
         path=path,
         fmt=fmt,
         content_hash=hashlib.sha256(data).hexdigest(),
         paragraphs=tuple(lines),
         warnings=tuple(warnings),
     )
+    check_document(doc)  # raises DocumentTooLargeError beyond the work limits
+    return doc
 
 
 SYMLINK_FOLDER = "a symlinked folder; not followed"
 SYMLINK_BROKEN = "a broken or looping symlink"
 SYMLINK_OUTSIDE = "a symlink pointing outside the corpus folder"
 #: the kind (message catalogue key) of each problem :func:`iter_corpus_files` reports
-PROBLEM_KINDS = {SYMLINK_FOLDER: "symlink_folder", SYMLINK_BROKEN: "symlink_broken", SYMLINK_OUTSIDE: "symlink_outside"}
+FOLDER_UNREADABLE = "cannot open this folder; the files in it are skipped"
+#: the kind (message catalogue key) of each problem :func:`iter_corpus_files` reports
+PROBLEM_KINDS = {
+    SYMLINK_FOLDER: "symlink_folder",
+    SYMLINK_BROKEN: "symlink_broken",
+    SYMLINK_OUTSIDE: "symlink_outside",
+    FOLDER_UNREADABLE: "folder_unreadable",
+}
 
 
 def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str | None]]:
@@ -578,7 +675,10 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
             f"corpus folder not found: {root} (give an existing folder with --corpus)", kind="corpus_missing", name=Path(root).name
         )
     real_root = base.resolve()
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+    unreadable: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False, onerror=unreadable.append):
+        while unreadable:
+            yield _unreadable_folder(unreadable.pop(0))
         here = Path(dirpath)
         kept = []
         for d in sorted(dirnames):
@@ -603,6 +703,13 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
                     yield p, SYMLINK_OUTSIDE
                     continue
             yield p, None
+    while unreadable:
+        yield _unreadable_folder(unreadable.pop(0))
+
+
+def _unreadable_folder(exc: OSError) -> tuple[Path, str]:
+    log.debug("cannot list %s: %s", exc.filename, exc)
+    return Path(exc.filename or "?"), FOLDER_UNREADABLE
 
 
 def load_corpus(root: str | os.PathLike[str], known: Mapping[str, Document] | None = None) -> CorpusLoad:

@@ -36,6 +36,10 @@ MESSAGES: dict[str, str] = {
     "index_mismatch": "文档索引与当前的向量模型或词典不一致（可能更改了 INDEXER_MODEL）。请点击「重建索引」。",
     "index_damaged": "文档索引文件损坏或不完整。请点击「重建索引」；也可在服务器上运行 python -m indexer build --force。",
     "build_busy": "另一个建索引进程正在运行，请稍后再试。",
+    "index_write": "无法写入文档索引。请联系管理员检查索引文件夹（INDEXER_INDEX）的权限和磁盘空间。",
+    "index_not_folder": "索引位置不是文件夹。请联系管理员检查 INDEXER_INDEX 的设置。",
+    "index_permission": "没有写入索引文件夹的权限。请联系管理员检查索引文件夹（INDEXER_INDEX）的权限。",
+    "disk_full": "磁盘已满，索引未能写入（原有索引不受影响）。请联系管理员清理磁盘空间后再点击「重建索引」。",
     "unexpected": "出现意外错误（详情已记录在服务器日志中）。请刷新页面重试；若问题持续，请联系管理员。",
     # ---- files that cannot be read: reasons, shown after the file name
     "binary": "是二进制数据，不是文字文件",
@@ -58,6 +62,14 @@ MESSAGES: dict[str, str] = {
     "symlink_folder": "是指向其他位置的文件夹链接，未读取",
     "symlink_broken": "是失效或循环的链接，已忽略",
     "symlink_outside": "是指向文档文件夹之外的链接，已忽略",
+    "folder_unreadable": "是无法打开的文件夹（请检查读取权限），其中的文件未收录",
+    # ---- documents beyond a work limit (indexer.limits): reasons, shown after the file name
+    "document_chars": "文件过长：超过 {limit} 字，请拆分后上传",
+    "measure_sentences": "文件过长：其中一条超过 {limit} 句，请拆分后上传",
+    "docx_xml_bytes": "Word 文件过大：解压后正文超过 {limit} MB，请拆分后上传",
+    "docx_total_bytes": "Word 文件过大：解压后超过 {limit} MB，请压缩其中的图片或拆分后上传",
+    "docx_members": "Word 文件内含超过 {limit} 个部件，不是正常的 Word 文件，未收录",
+    "pdf_pages": "PDF 过长：超过 {limit} 页，请拆分后上传",
     "duplicate": "与已收录的《{title}》（{other}）内容相同，未收录",
     "id_clash": "与 {other} 同名（仅后缀不同），未收录；请改名其中一个",
     # ---- uploads and removals (page library)

@@ -305,3 +305,239 @@ def test_known_documents_are_not_parsed_again(tmp_path: Path) -> None:
     again = {d.doc_id: d for d in load_corpus(corpus, {marker.content_hash: marker, other_id.content_hash: other_id}).documents}
     assert again["a"].title == "从索引取回" and again["a"].path == str(corpus / "a.txt")
     assert again["b"] == first["b"]  # same bytes under another doc_id: parsed as usual
+
+
+# ------------------------------------------------------------------ hostile input (issue 14)
+
+
+def _docx_bytes(paragraphs: int = 3, text: str = "第{i}条 为了测试，制定本规定。") -> bytes:
+    import io
+
+    import docx
+
+    d = docx.Document()
+    d.add_heading("某某规定", level=0)
+    for i in range(1, paragraphs + 1):
+        d.add_paragraph(text.format(i=i))
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _rezip(data: bytes, extra: dict[str, bytes] | None = None, replace: dict[str, bytes] | None = None) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, (replace or {}).get(info.filename, src.read(info)))
+        for name, blob in (extra or {}).items():
+            dst.writestr(name, blob)
+    return out.getvalue()
+
+
+def test_docx_bomb_is_refused_by_its_uncompressed_body_size(tmp_path: Path) -> None:
+    from indexer.errors import DocumentTooLargeError
+    from indexer.limits import MAX_DOCX_XML_BYTES
+
+    data = _docx_bytes()
+    import io
+    import zipfile
+
+    body = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")
+    head, tail = body.split(b"</w:body>")
+    # a body of empty paragraphs, compressed to next to nothing
+    bomb = head + b"<w:p/>" * (MAX_DOCX_XML_BYTES // 6 + 1) + b"</w:body>" + tail
+    path = tmp_path / "bomb.docx"
+    path.write_bytes(_rezip(data, replace={"word/document.xml": bomb}))
+    assert path.stat().st_size < 1_000_000
+    with pytest.raises(DocumentTooLargeError, match="MiB of XML") as info:
+        load_document(path)
+    assert info.value.kind == "docx_xml_bytes"
+    assert info.value.limit == MAX_DOCX_XML_BYTES
+
+
+def test_docx_with_too_many_members_is_refused(tmp_path: Path) -> None:
+    from indexer.errors import DocumentTooLargeError
+    from indexer.limits import MAX_DOCX_MEMBERS
+
+    path = tmp_path / "many.docx"
+    path.write_bytes(_rezip(_docx_bytes(), extra={f"word/media/x{i}.bin": b"" for i in range(MAX_DOCX_MEMBERS)}))
+    with pytest.raises(DocumentTooLargeError) as info:
+        load_document(path)
+    assert info.value.kind == "docx_members"
+
+
+def test_docx_members_bigger_together_than_the_limit_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import docxtext
+    from indexer.errors import DocumentTooLargeError
+
+    monkeypatch.setattr(docxtext, "MAX_DOCX_TOTAL_BYTES", 100_000)
+    path = tmp_path / "images.docx"
+    path.write_bytes(_rezip(_docx_bytes(), extra={"word/media/image1.png": b"\x00" * 200_000}))
+    with pytest.raises(DocumentTooLargeError) as info:
+        load_document(path)
+    assert info.value.kind == "docx_total_bytes"
+
+
+def test_docx_reader_matches_python_docx(tmp_path: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_heading("某某规定", level=0)
+    p = d.add_paragraph("第一条 为了")
+    p.add_run("测试").bold = True
+    p.add_run("，\t制定本规定。")
+    d.add_paragraph("第二条 换行").add_run().add_break()
+    table = d.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "甲", "乙"
+    table.cell(1, 0).merge(table.cell(1, 1)).text = "合并单元格"
+    d.add_paragraph("第三条 本规定自公布之日起施行。")
+    path = tmp_path / "rules.docx"
+    d.save(str(path))
+    doc = load_document(path)
+    assert doc.title == "某某规定"
+    expected = [para.text for para in docx.Document(str(path)).paragraphs if para.style.name != "Title"]
+    assert [p for p in doc.paragraphs if p.startswith("第")] == [clean for t in expected if (clean := t.strip()) and clean.startswith("第")]
+    assert "甲 乙" in doc.paragraphs and "合并单元格" in doc.paragraphs
+
+
+def test_docx_of_many_paragraphs_keeps_all_of_them(tmp_path: Path) -> None:
+    path = tmp_path / "long.docx"
+    path.write_bytes(_docx_bytes(3000))
+    doc = load_document(path)
+    assert len(doc.paragraphs) == 3000
+    assert doc.paragraphs[-1] == "第3000条 为了测试，制定本规定。"
+
+
+def test_docx_with_more_text_than_the_limit_is_refused_while_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import docxtext
+    from indexer.errors import DocumentTooLargeError
+
+    monkeypatch.setattr(docxtext, "MAX_DOCUMENT_CHARS", 1000)
+    path = tmp_path / "long.docx"
+    path.write_bytes(_docx_bytes(200))
+    with pytest.raises(DocumentTooLargeError) as info:
+        load_document(path)
+    assert info.value.kind == "document_chars"
+
+
+def test_deeply_nested_html_keeps_its_text(tmp_path: Path) -> None:
+    depth = 3000
+    html = (
+        "<html><body><h1>某某规定</h1>"
+        + '<div class="content">' * depth
+        + "<p>第一条 为了测试，制定本规定。</p><div>第二条 本规定自公布之日起施行。</div>"
+        + "</div>" * depth
+        + "</body></html>"
+    )
+    path = tmp_path / "nested.html"
+    path.write_text(html, encoding="utf-8")
+    doc = load_document(path)
+    assert doc.title == "某某规定"
+    assert doc.paragraphs == ("第一条 为了测试，制定本规定。", "第二条 本规定自公布之日起施行。")
+
+
+def test_html_nested_lists_and_info_blocks_are_read_once(tmp_path: Path) -> None:
+    html = (
+        "<html><body><h1>某某规定</h1>"
+        + '<div class="info">发布时间：2020-01-02'
+        + '<div class="info">来源：某某法院' * 50
+        + "</div>" * 51
+        + '<div class="content"><ul>'
+        + "<li>第一条 内容。<ul>" * 200
+        + "</ul></li>" * 200
+        + "</ul></div>"
+        + "</body></html>"
+    )
+    path = tmp_path / "lists.html"
+    path.write_text(html, encoding="utf-8")
+    doc = load_document(path)
+    assert doc.date == "2020-01-02" and doc.source == "某某法院"
+    assert "".join(doc.paragraphs).count("第一条") == 200
+
+
+def test_thousands_of_unterminated_pdf_lines_join_into_one_paragraph() -> None:
+    lines = ["这一行没有句号而且写满了整行的宽度"] * 20_000
+    joined = join_wrapped_lines(lines)
+    assert joined == ["".join(lines)]
+
+
+def test_text_over_the_character_limit_is_refused_with_its_kind(tmp_path: Path) -> None:
+    from indexer.errors import DocumentTooLargeError
+    from indexer.limits import MAX_DOCUMENT_CHARS
+
+    path = tmp_path / "long.txt"
+    path.write_text("某某规定\n" + "".join(f"第{i}句不同的内容。" for i in range(MAX_DOCUMENT_CHARS // 8)), encoding="utf-8")
+    with pytest.raises(DocumentTooLargeError, match="too long") as info:
+        load_document(path)
+    assert info.value.kind == "document_chars"
+    assert info.value.limit == MAX_DOCUMENT_CHARS
+    assert isinstance(info.value, UnreadableDocumentError)  # a build skips it like any unreadable file
+
+
+def test_measure_with_too_many_sentences_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import limits
+    from indexer.errors import DocumentTooLargeError
+
+    monkeypatch.setattr(limits, "MAX_SENTENCES_PER_MEASURE", 50)
+    path = tmp_path / "rules.txt"
+    path.write_text("某某规定\n第一条 " + "一句话。" * 51 + "\n第二条 施行。\n", encoding="utf-8")
+    with pytest.raises(DocumentTooLargeError, match="sentences") as info:
+        load_document(path)
+    assert info.value.kind == "measure_sentences"
+
+
+def test_single_line_text_is_split_into_bounded_sentences(tmp_path: Path) -> None:
+    from indexer.chunking import segment_document
+    from indexer.limits import MAX_SENTENCE_CHARS
+
+    body = "没有句号的一行文字，" * 5000 + "没有标点的一大段" * 2000
+    path = tmp_path / "one_line.txt"
+    path.write_text("某某说明\n" + body, encoding="utf-8")
+    chunks = segment_document(load_document(path)).chunks
+    sentences = [s for c in chunks for s in c.sentences]
+    assert "".join(sentences) == body
+    assert max(len(s) for s in sentences) <= MAX_SENTENCE_CHARS
+    assert len(sentences) >= len(body) // MAX_SENTENCE_CHARS
+    assert all(s.endswith("，") for s in sentences[:100])  # cut after a comma where there is one
+
+
+def test_single_line_file_gets_a_bounded_title_and_keeps_its_text(tmp_path: Path) -> None:
+    from indexer.limits import MAX_TITLE_CHARS
+
+    line = "一行很长的文字。" * 100
+    path = tmp_path / "line.txt"
+    path.write_text(line + "\n第二行。", encoding="utf-8")
+    doc = load_document(path)
+    assert len(doc.title) <= MAX_TITLE_CHARS
+    assert doc.paragraphs[0] == line
+
+
+@pytest.mark.parametrize("brk", ["\n\n", "\r\n", "\x0b", "\x0c", "\x85", "\u2028"])
+def test_titles_and_fields_are_one_line(tmp_path: Path, brk: str) -> None:
+    html = f"<html><body><h1>某某规定{brk}# 注入的标题</h1><div class='content'><p>第一条 内容。{brk}## 注入</p><p>第二条 施行。</p></div></body></html>"
+    path = tmp_path / "inject.html"
+    path.write_text(html, encoding="utf-8")
+    doc = load_document(path)
+    assert doc.title == "某某规定 # 注入的标题"
+    for field in (doc.title, doc.source, doc.date, *doc.paragraphs):
+        assert field.splitlines() == [field] or field == ""
+
+
+def test_unreadable_subfolder_is_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "good.txt").write_text("某某规定\n第一条 内容。\n", encoding="utf-8")
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "inside.txt").write_text("某某规定\n第一条 内容。\n", encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "locked":  # what chmod 000 does for anyone but root
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    result = load_corpus(tmp_path)
+    assert [d.doc_id for d in result.documents] == ["good"]
+    assert [(Path(s.path).name, "cannot open this folder" in s.reason) for s in result.skipped] == [("locked", True)]
