@@ -79,8 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"{'; ' + changes if changes else ''}; embedded {report.texts_embedded} texts ({report.tokens_embedded} tokens), "
             f"reused {report.texts_reused}; {report.seconds:.1f} s"
         )
-    for s in report.skipped:
-        print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
+    # skipped files are not listed here: loading already warned about each one, once (on stderr)
     return 0
 
 
@@ -100,14 +99,33 @@ def _filters(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _read_queries(path: str) -> list[str]:
+    """The queries of a file, one a line; blank lines are skipped.
+
+    Every line is checked before the first search, so a bad line stops the run
+    with its line number and no partial output: a line with nothing to search
+    for (only control characters, e.g. a NUL byte) is an error, not a skip,
+    because skipping it would shift every later result against its line.
+    """
+    from .segmentation import normalise
+
     p = Path(path)
     try:
-        lines = p.read_text(encoding="utf-8").splitlines()
+        lines = p.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     except FileNotFoundError:
         raise BadInputError(f"no such queries file: {path}") from None
     except (UnicodeDecodeError, IsADirectoryError) as exc:
         raise BadInputError(f"cannot read queries file {path}: {exc.__class__.__name__} (one UTF-8 query a line)") from None
-    return [line.strip() for line in lines if line.strip()]
+    queries = []
+    for no, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        if not normalise(line).split():
+            raise BadInputError(f"queries file {path}, line {no}: nothing to search for (only control characters); fix or delete the line")
+        queries.append(line)
+    if not queries:
+        raise BadInputError(f"no queries in {path}: write one query a line")
+    return queries
 
 
 def _print_hits(hits: Sequence[Any]) -> None:
@@ -207,6 +225,19 @@ def cmd_train(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 
+def _top_k(value: str) -> int:
+    """``--top-k``: a whole number from 1 to the search's maximum (argparse reports anything else)."""
+    from .search import MAX_TOP_K
+
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 1 <= k <= MAX_TOP_K:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_TOP_K}, not {k}")
+    return k
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m indexer", description="Semantic search and cited answers over Chinese judicial-reform documents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -233,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def search_args(p: argparse.ArgumentParser) -> None:
         index_args(p, "encoder (default: the one the index was built with)")
-        p.add_argument("--top-k", type=int, default=10, metavar="K", help=f"number of results, 1–{MAX_TOP_K} (default 10)")
+        p.add_argument("--top-k", type=_top_k, default=10, metavar="K", help=f"number of results, 1–{MAX_TOP_K} (default 10)")
         p.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
         p.add_argument("--year", action="append", type=int, metavar="YEAR", help="only documents of this year (repeatable)")
         p.add_argument("--json", action="store_true", help="print JSON")

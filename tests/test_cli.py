@@ -163,3 +163,48 @@ def test_eval_prints_three_rankings_side_by_side(hash_index: Path, tmp_path: Pat
     assert d["answers"]["unanswerable"] == 1
     code, out, _ = run(capsys, "eval", "--queries", str(f), "--index", str(hash_index))
     assert code == 0 and "R@1" in out and "hybrid" in out
+
+
+# ------------------------------------------------------------------ hostile input (issue 14)
+
+
+@pytest.mark.parametrize("k", ["0", "-5", "101", "x"])
+def test_top_k_out_of_range_is_exit_2(hash_index: Path, capsys: pytest.CaptureFixture[str], k: str) -> None:
+    for cmd in ("search", "ask"):
+        code, out, err = run(capsys, cmd, "个人破产", "--index", str(hash_index), "--top-k", k, "--json")
+        assert code == 2 and out == "" and err.count("\n") == 1 and "--top-k" in err
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n\t\n"])
+def test_empty_queries_file_is_exit_2(hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str) -> None:
+    f = tmp_path / "q.txt"
+    f.write_text(content, encoding="utf-8")
+    code, out, err = run(capsys, "search", "--queries", str(f), "--index", str(hash_index), "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "no queries" in err
+
+
+def test_nul_only_line_in_queries_file_is_named_before_any_output(
+    hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "q.txt"
+    f.write_text("个人破产\n\n\x00\x00\n网上立案\n", encoding="utf-8")
+    code, out, err = run(capsys, "search", "--queries", str(f), "--index", str(hash_index), "--json")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "line 3" in err
+
+
+def test_build_reports_each_skipped_file_once(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.txt").write_bytes(REFORM_PLAN.read_bytes())
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "fake.pdf").write_text("not a pdf")
+    proc = subprocess.run(
+        [sys.executable, "-m", "indexer", "build", "--corpus", str(corpus), "--index", str(tmp_path / "idx"), "--model", "hash", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("empty.txt") == 1 and proc.stderr.count("fake.pdf") == 1
