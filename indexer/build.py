@@ -33,7 +33,7 @@ from .errors import BadInputError
 from .loading import Skipped, load_corpus, load_document
 from .schema import Chunk, Document
 from .segmentation import Segmenter, default_segmenter
-from .store import IndexWriter, build_lock, clean_leftovers, current_version, load_reusable, read_manifest
+from .store import LOCK_TIMEOUT, IndexWriter, build_lock, clean_leftovers, current_version, load_reusable, read_manifest, write_error
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +196,23 @@ def build_index(
     on_progress: ProgressFn | None = None,
     force: bool = False,
     encoder: Encoder | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
 ) -> BuildReport:
     """Build (or update) the index of ``corpus_dir`` in ``index_dir``.
 
     Unchanged texts are not embedded again; when nothing changed at all the
     live index is kept and the report says ``up_to_date``.  The new version is
     published atomically: readers see the old index or the new one, never a mix.
+
+    While another build writes the same folder this one waits (saying so, also
+    through ``on_progress`` as stage 另一个建索引进程正在运行，等待中…) for up to
+    ``lock_timeout`` seconds.  An index folder that cannot be written (a file,
+    no permission, a full disk) is a one-line error saying what to do.
     """
     t0 = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise write_error(index_dir, NotADirectoryError(20, "Not a directory", str(index_dir)))
     segmenter = default_segmenter()
     seen = _previous_manifest(index_dir)
     if encoder is None:
@@ -216,7 +224,30 @@ def build_index(
         raise BadInputError(
             f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files", kind="no_documents"
         )
-    with build_lock(index_dir):
+    try:
+        return _locked_build(corpus_dir, index_dir, docs, skipped, encoder, segmenter, progress, on_progress, force, t0, lock_timeout)
+    except OSError as exc:  # reading the corpus raised UnreadableDocumentError earlier: this is the index folder
+        raise write_error(index_dir, exc) from None
+
+
+def _locked_build(
+    corpus_dir: Path,
+    index_dir: Path,
+    docs: list[Document],
+    skipped: list[Skipped],
+    encoder: Encoder,
+    segmenter: Segmenter,
+    progress: bool,
+    on_progress: ProgressFn | None,
+    force: bool,
+    t0: float,
+    lock_timeout: float,
+) -> BuildReport:
+    def waiting(message: str) -> None:
+        if on_progress:
+            on_progress(0, 0, message)
+
+    with build_lock(index_dir, timeout=lock_timeout, on_wait=waiting):
         cleaned = clean_leftovers(index_dir)
         previous: dict[str, Any] = {}
         try:

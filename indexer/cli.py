@@ -64,7 +64,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import build_index
 
-    report = build_index(args.corpus, args.index, model=args.model, progress=not args.quiet, force=args.force)
+    report = build_index(args.corpus, args.index, model=args.model, progress=not args.quiet, force=args.force, lock_timeout=args.wait)
     if args.json:
         _dump(report.to_dict())
         return 0
@@ -257,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     index_args(p, f"encoder: {DEFAULT_MODEL} (bundled, default) or st:NAME (a local sentence-transformers model)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .store import LOCK_TIMEOUT
+
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long to wait for another build of the same index to finish (default {LOCK_TIMEOUT:.0f})",
+    )
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
     p.set_defaults(func=cmd_build)
 

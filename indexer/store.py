@@ -30,16 +30,18 @@ read one version.  The previous version is kept for readers still loading it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import logging
 import mmap
 import os
+import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .dense import DenseIndex
-from .errors import IndexDamagedError, IndexerError, IndexMismatchError, IndexMissingError
+from .errors import BadInputError, IndexBusyError, IndexDamagedError, IndexerError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .schema import Chunk
 
 log = logging.getLogger(__name__)
@@ -161,32 +163,94 @@ def _fsync_tree(root: Path) -> None:
         os.close(fd)
 
 
+_VERSION_NAME = re.compile(r"v-[0-9A-Za-z][0-9A-Za-z_-]{0,100}")
+
+
 def current_version(index_dir: Path) -> str | None:
     """Name of the live version folder, or None when there is no index."""
     try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        with (index_dir / CURRENT).open("rb") as fh:
+            raw = fh.read(256)  # a version name is short; a huge or binary pointer is damage
+        name = raw.decode("utf-8").strip()
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        name = ""
     except OSError as exc:
         raise IndexDamagedError(f"cannot read {index_dir / CURRENT} ({exc.strerror}); " + REBUILD_HINT.format(index=index_dir)) from None
-    if not name.startswith("v-") or "/" in name or name.startswith("v-.."):
+    if not _VERSION_NAME.fullmatch(name):
         raise IndexDamagedError(f"{index_dir / CURRENT} is damaged; " + REBUILD_HINT.format(index=index_dir))
     return name
 
 
+#: how long a build waits for another build of the same index folder before giving up
+LOCK_TIMEOUT = 900.0
+WAITING_MESSAGE = "另一个建索引进程正在运行，等待中…"
+
+
 @contextlib.contextmanager
-def build_lock(index_dir: Path, wait: bool = True) -> Iterator[None]:
-    """Hold the index folder's build lock (one writer at a time)."""
+def build_lock(
+    index_dir: Path, wait: bool = True, *, timeout: float = LOCK_TIMEOUT, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the index folder's build lock (one writer at a time).
+
+    When another build holds it, say so (a warning, and ``on_wait`` with the
+    message) and wait up to ``timeout`` seconds, then give up with
+    :class:`IndexBusyError`.  ``wait=False`` gives up at once.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     with (index_dir / ".lock").open("a+") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise IndexerError(f"another build is writing {index_dir}; wait for it to finish", kind="build_busy") from None
+        if not _try_lock(fh.fileno()):
+            if not wait:
+                raise IndexBusyError(f"another build is writing {index_dir} ({WAITING_MESSAGE.rstrip('…')}); wait for it to finish")
+            message = f"{WAITING_MESSAGE}（{index_dir}，最多 {timeout:g} 秒）"
+            log.warning("%s", message)
+            if on_wait is not None:
+                on_wait(WAITING_MESSAGE)  # shown to users: no server path in it
+            deadline = time.monotonic() + timeout
+            while not _try_lock(fh.fileno()):
+                if time.monotonic() >= deadline:
+                    raise IndexBusyError(
+                        f"another build has been writing {index_dir} for over {timeout:g} s, so this one gave up "
+                        "(另一个建索引进程仍在运行); wait until it has finished, then build again"
+                    )
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         try:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def write_error(index_dir: Path, exc: OSError) -> IndexerError:
+    """What to tell the user when the index folder cannot be written (instead of a bare OSError)."""
+    code = exc.errno
+    if code in (errno.ENOTDIR, errno.EEXIST) or (index_dir.exists() and not index_dir.is_dir()):
+        return BadInputError(
+            f"the index folder {index_dir} is a file (or inside one), not a folder; give a folder with --index", kind="index_not_folder"
+        )
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "the file system is read-only" if code == errno.EROFS else "permission denied"
+        return IndexWriteError(
+            f"cannot write the index folder {index_dir} ({why}); choose a folder you can write with --index, or fix its permissions",
+            kind="index_permission",
+        )
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return IndexWriteError(
+            f"the disk is full: the index in {index_dir} could not be written; free some space and build again "
+            "(the previous index, if any, is unchanged)",
+            kind="disk_full",
+        )
+    return IndexWriteError(
+        f"cannot write the index in {index_dir} ({exc.strerror or exc.__class__.__name__}); check the folder and build again"
+    )
 
 
 def clean_leftovers(index_dir: Path, keep: int = 2) -> list[str]:
@@ -195,7 +259,10 @@ def clean_leftovers(index_dir: Path, keep: int = 2) -> list[str]:
     Call it with the build lock held.
     """
     removed = []
-    live = current_version(index_dir)
+    try:
+        live = current_version(index_dir)
+    except IndexDamagedError:  # the build under way replaces the damaged pointer
+        live = None
     for p in index_dir.glob(".tmp-*"):
         shutil.rmtree(p, ignore_errors=True)
         removed.append(p.name)
@@ -310,16 +377,16 @@ def read_manifest(index_dir: Path, version: str | None = None) -> dict[str, Any]
         raise IndexDamagedError(
             f"index {index_dir} has no manifest ({path.name} missing); " + REBUILD_HINT.format(index=index_dir)
         ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise IndexDamagedError(f"index manifest {path} is damaged; " + REBUILD_HINT.format(index=index_dir)) from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+    if not isinstance(manifest, dict):
+        raise IndexDamagedError(f"index manifest {path} is damaged (not a JSON object); " + REBUILD_HINT.format(index=index_dir))
+    if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(
-            f"index {index_dir} has format {manifest.get('format_version') if isinstance(manifest, dict) else '?'}, "
+            f"index {index_dir} has format {manifest.get('format_version')!r}, "
             f"this version reads format {FORMAT_VERSION}; " + REBUILD_HINT.format(index=index_dir)
         )
-    for key in ("encoder", "segmenter", "documents", "files", "counts"):
-        if key not in manifest:
-            raise IndexDamagedError(f"index manifest {path} lacks '{key}'; " + REBUILD_HINT.format(index=index_dir))
+    validate_manifest(manifest, path, index_dir)
     return manifest
 
 
@@ -396,7 +463,9 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         or units.ndim != 2
         or units.shape[1] != dim
         or dense.dim != dim
-        or manifest["counts"].get("chunks") != n
+        or manifest["counts"]["chunks"] != n
+        or manifest["counts"]["units"] != len(units)
+        or manifest["counts"]["sentences"] != len(sentence_units)
         or len(chunk_doc) != n
         or len(chunk_section) != n
         or (n and int(chunk_section.max()) >= len(sections))
@@ -490,6 +559,7 @@ def load_reusable(index_dir: Path, model_id: str, dim: int) -> Reusable:
             return Reusable()
         root = index_dir / version
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        validate_manifest(manifest, root / MANIFEST, index_dir, require_current_format=False)
         if manifest["encoder"].get("model_id") != model_id or int(manifest["encoder"].get("dim", -1)) != dim:
             return Reusable()
         fingerprint = manifest.get("segmenter", {}).get("fingerprint")
@@ -519,6 +589,115 @@ def load_reusable(index_dir: Path, model_id: str, dim: int) -> Reusable:
                     c = Chunk.from_dict(json.loads(raw))
                     chunks.setdefault(c.doc_id, []).append((c, raw))
         return Reusable(vectors, tokens, manifest, chunks)
-    except (IndexerError, OSError, ValueError, KeyError, TypeError) as exc:
+    except (IndexerError, OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         log.warning("previous index in %s not reused (%s); embedding everything", index_dir, exc)
         return Reusable()
+
+
+# --------------------------------------------------------------------------- manifest schema
+#
+# A manifest is checked field by field before any value is used: a wrong type
+# or an out-of-range number must be "damaged, rebuild", never an IndexError or
+# OverflowError deep inside a search.  Keys this code does not know are allowed
+# (later versions add some); the ones it reads must be right.
+
+_MAX_COUNT = 2**40
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _int(value: Any, where: str, low: int = 0, high: int = _MAX_COUNT) -> int:
+    if type(value) is not int or not low <= value <= high:  # bool, float, huge numbers all refused
+        raise _Invalid(f"{where} must be a whole number from {low} to {high}, not {str(value)[:40]!r}")
+    return value
+
+
+def _str(value: Any, where: str, empty: bool = True) -> str:
+    if not isinstance(value, str) or (not empty and not value):
+        raise _Invalid(f"{where} must be {'a' if empty else 'a non-empty'} string")
+    return value
+
+
+def _dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} must be an object")
+    return value
+
+
+def _file_name(name: str) -> bool:
+    parts = name.split("/")
+    return bool(name) and "\x00" not in name and "\\" not in name and not name.startswith("/") and ".." not in parts and "" not in parts
+
+
+def validate_manifest(manifest: Any, path: Path, index_dir: Path, *, require_current_format: bool = True) -> None:
+    """Check every manifest field this code reads: types, ranges and that the counts agree.
+
+    Raises :class:`IndexDamagedError` with the message to rebuild.  The array
+    lengths are compared with the files themselves in :func:`load_index`.
+    """
+    try:
+        _check_manifest(_dict(manifest, "the manifest"), require_current_format)
+    except _Invalid as exc:
+        raise IndexDamagedError(f"index manifest {path} is damaged ({exc}); " + REBUILD_HINT.format(index=index_dir)) from None
+
+
+def _check_manifest(m: dict[str, Any], require_current_format: bool) -> None:
+    # an older format is only read for its vectors: encoder and files
+    for key in ("encoder", "segmenter", "documents", "files", "counts") if require_current_format else ("encoder", "files"):
+        if key not in m:
+            raise _Invalid(f"it lacks '{key}'")
+    encoder = _dict(m["encoder"], "encoder")
+    _str(encoder.get("model_id"), "encoder.model_id", empty=False)
+    _int(encoder.get("dim"), "encoder.dim", 1, 65536)
+    if "spec" in encoder and encoder["spec"] is not None:
+        _str(encoder["spec"], "encoder.spec")
+    _check_files(_dict(m["files"], "files"))
+    if not require_current_format:
+        return
+    _str(m.get("version"), "version", empty=False)
+    segmenter = _dict(m["segmenter"], "segmenter")
+    if "fingerprint" in segmenter:
+        _str(segmenter["fingerprint"], "segmenter.fingerprint")
+    for key in ("parser", "dense"):
+        if key in m:
+            for k, v in _dict(m[key], key).items():
+                _str(v, f"{key}.{k}")
+    counts = _dict(m["counts"], "counts")
+    for key in ("documents", "chunks", "sentences", "units"):
+        _int(counts.get(key), f"counts.{key}")
+    documents = _dict(m["documents"], "documents")
+    chunks = 0
+    for doc_id, doc in documents.items():
+        doc = _dict(doc, f"documents[{doc_id}]")
+        for key in ("title", "source", "date", "path", "fmt", "content_hash", "scheme"):
+            if key in doc:
+                _str(doc[key], f"documents[{doc_id}].{key}")
+        for key in ("warnings", "load_warnings"):
+            if key in doc and not (isinstance(doc[key], list) and all(isinstance(w, str) for w in doc[key])):
+                raise _Invalid(f"documents[{doc_id}].{key} must be a list of strings")
+        if "chunks" in doc:
+            chunks += _int(doc["chunks"], f"documents[{doc_id}].chunks")
+    if counts["documents"] != len(documents):
+        raise _Invalid(f"counts.documents is {counts['documents']} but {len(documents)} documents are listed")
+    if all("chunks" in d for d in documents.values()) and chunks != counts["chunks"]:
+        raise _Invalid(f"counts.chunks is {counts['chunks']} but the documents hold {chunks}")
+    titles = _dict(m.get("doc_title_units"), "doc_title_units")
+    if set(titles) != set(documents):
+        raise _Invalid("doc_title_units does not list the same documents")
+    for doc_id, unit in titles.items():
+        _int(unit, f"doc_title_units[{doc_id}]", 0, max(0, counts["units"] - 1))
+    if "skipped" in m and not (isinstance(m["skipped"], list) and all(isinstance(x, dict) for x in m["skipped"])):
+        raise _Invalid("skipped must be a list of objects")
+
+
+def _check_files(files: dict[str, Any]) -> None:
+    for name, meta in files.items():
+        if not _file_name(name):
+            raise _Invalid(f"file name {name[:60]!r} is not inside the index")
+        meta = _dict(meta, f"files[{name}]")
+        _int(meta.get("size"), f"files[{name}].size")
+        if not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"]):
+            raise _Invalid(f"files[{name}].sha256 must be a SHA-256 in hex")

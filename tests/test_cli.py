@@ -208,3 +208,28 @@ def test_build_reports_each_skipped_file_once(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("empty.txt") == 1 and proc.stderr.count("fake.pdf") == 1
+
+
+def test_build_into_a_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "index").write_text("not a folder")
+    code, out, err = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "index"), "--model", "hash", "--quiet")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "is a file" in err and "--index" in err
+
+
+def test_build_gives_up_waiting_for_another_build(tmp_path: Path) -> None:
+    import fcntl
+
+    index = tmp_path / "index"
+    index.mkdir()
+    with (index / ".lock").open("a+") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        proc = subprocess.run(
+            [sys.executable, "-m", "indexer", "build", "--corpus", str(DATA), "--index", str(index), "--model", "hash", "--wait", "0.2"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert "另一个建索引进程正在运行，等待中…" in lines[0] and "gave up" in lines[-1]

@@ -157,3 +157,153 @@ def test_token_cache_lines_round_trip(tmp_path: Path) -> None:
     (tmp_path / TOKENS_FILE).write_text("".join(_token_line(r) for r in rows), encoding="utf-8")
     # a token holding whitespace cannot be written as a line: that chunk is simply not cached
     assert _read_tokens(tmp_path) == [rows[0], rows[1], None, None, None]
+
+
+# ------------------------------------------------------------------ hostile indexes (issue 14)
+
+
+def _edit_manifest(live: Path, edit) -> None:
+    m = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    edit(m)
+    (live / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
+
+
+def _first(d: dict) -> str:
+    return next(iter(d))
+
+
+MANIFEST_DAMAGE = {
+    "doc_title_unit_out_of_range": lambda m: m["doc_title_units"].update({_first(m["doc_title_units"]): 999999}),
+    "doc_title_unit_negative": lambda m: m["doc_title_units"].update({_first(m["doc_title_units"]): -1}),
+    "doc_title_unit_string": lambda m: m["doc_title_units"].update({_first(m["doc_title_units"]): "7"}),
+    "doc_title_units_missing_one": lambda m: m["doc_title_units"].pop(_first(m["doc_title_units"])),
+    "chunks_count_string": lambda m: m["counts"].update(chunks="11"),
+    "chunks_count_bool": lambda m: m["counts"].update(chunks=True),
+    "units_count_wrong": lambda m: m["counts"].update(units=m["counts"]["units"] + 1),
+    "sentences_count_wrong": lambda m: m["counts"].update(sentences=m["counts"]["sentences"] - 1),
+    "documents_count_wrong": lambda m: m["counts"].update(documents=99),
+    "document_chunks_wrong": lambda m: m["documents"][_first(m["documents"])].update(chunks=999),
+    "document_not_object": lambda m: m["documents"].update({_first(m["documents"]): [1, 2]}),
+    "documents_a_list": lambda m: m.update(documents=[]),
+    "encoder_dim_float": lambda m: m["encoder"].update(dim=64.0),
+    "encoder_not_object": lambda m: m.update(encoder="hash"),
+    "file_size_negative": lambda m: m["files"][_first(m["files"])].update(size=-1),
+    "file_hash_not_hex": lambda m: m["files"][_first(m["files"])].update(sha256=123),
+    "file_outside_index": lambda m: m["files"].update({"../../../etc/hostname": {"size": 1, "sha256": "0" * 64}}),
+    "counts_null": lambda m: m.update(counts=None),
+    "manifest_a_list": None,
+    "huge_number": None,
+    "deep_nesting": None,
+}
+
+
+@pytest.mark.parametrize("damage", list(MANIFEST_DAMAGE))
+def test_manifest_values_are_validated_on_load(tmp_path: Path, damage: str) -> None:
+    index = _build(tmp_path)
+    live = _live(index)
+    text = (live / "manifest.json").read_text(encoding="utf-8")
+    if damage == "manifest_a_list":
+        (live / "manifest.json").write_text("[1, 2, 3]", encoding="utf-8")
+    elif damage == "huge_number":
+        (live / "manifest.json").write_text(text.replace('"dim": 64', '"dim": 1e400'), encoding="utf-8")
+    elif damage == "deep_nesting":
+        (live / "manifest.json").write_text(
+            text.replace('"dense": {', '"deep": ' + "[" * 100_000 + "]" * 100_000 + ', "dense": {'), encoding="utf-8"
+        )
+    else:
+        _edit_manifest(live, MANIFEST_DAMAGE[damage])
+    with pytest.raises(IndexDamagedError, match="rebuild"):
+        load_index(index)
+
+
+def test_damaged_manifest_in_the_cli_is_one_line_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from indexer.cli import main
+
+    index = _build(tmp_path)
+    _edit_manifest(_live(index), MANIFEST_DAMAGE["doc_title_unit_out_of_range"])
+    assert main(["search", "改革", "--index", str(index), "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "damaged" in err and "rebuild" in err
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00v\x00-", b"\x00" * 10, b"v-" + b"a" * 5000, b"v-\x00x\n"])
+def test_binary_current_pointer_is_a_damaged_index(tmp_path: Path, content: bytes) -> None:
+    index = _build(tmp_path)
+    (index / CURRENT).write_bytes(content)
+    with pytest.raises(IndexDamagedError, match="rebuild"):
+        load_index(index)
+    build_index(tmp_path / "corpus", index, model="hash")  # and a build replaces it
+    assert len(load_index(index).chunks) == 11
+
+
+def test_build_into_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    from indexer.errors import BadInputError
+
+    (tmp_path / "index").write_text("not a folder")
+    for target in (tmp_path / "index", tmp_path / "index" / "sub"):
+        with pytest.raises(BadInputError, match="is a file"):
+            build_index(DATA, target, model="hash")
+
+
+def test_build_into_a_read_only_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.errors import IndexWriteError
+
+    def denied(*args, **kwargs) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
+
+    monkeypatch.setattr(Path, "mkdir", denied)  # what a read-only folder does to anyone but root
+    with pytest.raises(IndexWriteError, match=r"permission denied.*--index"):
+        build_index(DATA, tmp_path / "ro" / "index", model="hash")
+
+
+def test_full_disk_while_writing_is_a_clear_error_and_keeps_the_old_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import numpy as np
+
+    from indexer.errors import IndexWriteError
+
+    index = _build(tmp_path)
+    before = current_version(index)
+
+    def full(*args, **kwargs) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    with pytest.raises(IndexWriteError, match="disk is full"):
+        build_index(tmp_path / "corpus", index, model="hash", force=True)
+    assert current_version(index) == before and not list(index.glob(".tmp-*"))
+    monkeypatch.undo()
+    assert len(load_index(index).chunks) == 11
+
+
+def test_build_waiting_for_another_build_says_so_and_gives_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import fcntl
+    import logging
+
+    from indexer.errors import IndexBusyError
+    from indexer.store import WAITING_MESSAGE
+
+    index = tmp_path / "index"
+    index.mkdir()
+    stages: list[str] = []
+    with (index / ".lock").open("a+") as other:
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)  # another build holds the lock
+        with caplog.at_level(logging.WARNING, logger="indexer.store"), pytest.raises(IndexBusyError, match="gave up"):
+            build_index(DATA, index, model="hash", lock_timeout=0.3, on_progress=lambda done, total, stage: stages.append(stage))
+    assert any(WAITING_MESSAGE in r.getMessage() for r in caplog.records)
+    assert any(WAITING_MESSAGE in s for s in stages)
+    assert current_version(index) is None
+
+
+def test_build_waiting_for_another_build_goes_on_when_it_ends(tmp_path: Path) -> None:
+    import fcntl
+    import threading
+
+    index = tmp_path / "index"
+    index.mkdir()
+    other = (index / ".lock").open("a+")
+    fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+    threading.Timer(0.3, other.close).start()  # closing the file releases its lock
+    report = build_index(DATA, index, model="hash", lock_timeout=30)
+    assert report.chunks == 11 and current_version(index) == report.version
