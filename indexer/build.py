@@ -33,7 +33,17 @@ from .errors import BadInputError
 from .loading import Skipped, load_corpus, load_document
 from .schema import Chunk, Document
 from .segmentation import Segmenter, default_segmenter
-from .store import LOCK_TIMEOUT, IndexWriter, build_lock, clean_leftovers, current_version, load_reusable, read_manifest, write_error
+from .store import (
+    LOCK_TIMEOUT,
+    IndexWriter,
+    build_lock,
+    clean_leftovers,
+    current_version,
+    index_write_errors,
+    load_reusable,
+    read_manifest,
+    write_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -224,30 +234,13 @@ def build_index(
         raise BadInputError(
             f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files", kind="no_documents"
         )
-    try:
-        return _locked_build(corpus_dir, index_dir, docs, skipped, encoder, segmenter, progress, on_progress, force, t0, lock_timeout)
-    except OSError as exc:  # reading the corpus raised UnreadableDocumentError earlier: this is the index folder
-        raise write_error(index_dir, exc) from None
 
-
-def _locked_build(
-    corpus_dir: Path,
-    index_dir: Path,
-    docs: list[Document],
-    skipped: list[Skipped],
-    encoder: Encoder,
-    segmenter: Segmenter,
-    progress: bool,
-    on_progress: ProgressFn | None,
-    force: bool,
-    t0: float,
-    lock_timeout: float,
-) -> BuildReport:
     def waiting(message: str) -> None:
         if on_progress:
             on_progress(0, 0, message)
 
-    with build_lock(index_dir, timeout=lock_timeout, on_wait=waiting):
+    # an OSError from here on is about the index folder (unreadable corpus files were skipped above)
+    with index_write_errors(index_dir), build_lock(index_dir, timeout=lock_timeout, on_wait=waiting):
         cleaned = clean_leftovers(index_dir)
         previous: dict[str, Any] = {}
         try:

@@ -287,7 +287,7 @@ def _read_html(data: bytes, path: str) -> _Raw:
     for el in blocks:
         if el.name == "div" and id(el) in with_blocks:
             continue  # only leaf blocks, so no text is taken twice
-        if _nearest(el.parent, _HTML_CONTAINERS, container) not in (None, root) and el.name != "p":
+        if _nearest(el.parent, lambda n: n.name in _HTML_CONTAINERS, container) not in (None, root) and el.name != "p":
             continue
         if el.name in ("h1",) and clean_line(el.get_text("")) == title:
             continue
@@ -302,15 +302,19 @@ def _read_html(data: bytes, path: str) -> _Raw:
 _HTML_CONTAINERS = frozenset(("p", "li", "td", "pre", "blockquote"))
 
 
-def _nearest(node, names: frozenset[str], memo: dict[int, object]):  # noqa: ANN001, ANN202 - bs4 types
-    """``node`` or its nearest ancestor named one of ``names`` (None if none), memoised along the path."""
+def _nearest(node, match, memo: dict[int, object]):  # noqa: ANN001, ANN202 - bs4 types
+    """``node`` or its nearest ancestor for which ``match`` holds (None if none).
+
+    ``memo`` keeps the answer for every element on the way up, so asking it for
+    all elements of a page is linear, however deep the nesting.
+    """
     path = []
     found = None
     while node is not None:
         if id(node) in memo:
             found = memo[id(node)]
             break
-        if node.name in names:
+        if match(node):
             found = node
             break
         path.append(node)
@@ -338,27 +342,8 @@ def _with_block_descendants(blocks, root) -> set[int]:  # noqa: ANN001 - bs4 typ
 def _outermost(elements):  # noqa: ANN001, ANN202 - bs4 types
     """The elements not inside another of them (document order kept)."""
     ids = {id(el) for el in elements}
-    memo: dict[int, bool] = {}
-    out = []
-    for el in elements:
-        path = []
-        node = el.parent
-        inside = False
-        while node is not None:
-            if id(node) in memo:
-                inside = memo[id(node)]
-                break
-            if id(node) in ids:
-                inside = True
-                break
-            path.append(node)
-            node = node.parent
-        for n in path:
-            memo[id(n)] = inside
-        memo[id(el)] = True
-        if not inside:
-            out.append(el)
-    return out
+    memo: dict[int, object] = {}
+    return [el for el in elements if _nearest(el.parent, lambda n: id(n) in ids, memo) is None]
 
 
 def _html_main(soup):  # noqa: ANN001, ANN202 - bs4 types

@@ -229,6 +229,15 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def index_write_errors(index_dir: Path) -> Iterator[None]:
+    """Turn an OSError while writing ``index_dir`` into a message saying what to do (:func:`write_error`)."""
+    try:
+        yield
+    except OSError as exc:
+        raise write_error(index_dir, exc) from None
+
+
 def write_error(index_dir: Path, exc: OSError) -> IndexerError:
     """What to tell the user when the index folder cannot be written (instead of a bare OSError)."""
     code = exc.errno
