@@ -52,10 +52,10 @@ def child_encoder(corpus: str, n: int) -> dict[str, Any]:
     """The encoder's bare speed on real sentences of the corpus (no pipeline around it)."""
     import random
 
-    from indexer.build import sentence_texts
     from indexer.chunking import chunk_document
     from indexer.encoders import E5SmallEncoder
     from indexer.loading import load_corpus
+    from indexer.units import sentence_texts
 
     texts = sorted({s for d in load_corpus(corpus).documents for c in chunk_document(d) for s in sentence_texts(c)})
     random.Random(0).shuffle(texts)

@@ -29,12 +29,16 @@ from .bm25 import BM25Index
 from .chunking import segment_document
 from .dense import DenseIndex
 from .encoders import DEFAULT_MODEL, Encoder, get_encoder
-from .errors import BadInputError
+from .errors import BadInputError, IndexerError
+from .fusion import FusionModels, default_models
 from .loading import Skipped, load_corpus, load_document
+from .query import thesaurus_sha256
 from .schema import Chunk, Document
 from .segmentation import Segmenter, default_segmenter
+from .signals import check_signals
 from .store import (
     LOCK_TIMEOUT,
+    MODELS_FILE,
     IndexWriter,
     build_lock,
     clean_leftovers,
@@ -44,6 +48,7 @@ from .store import (
     read_manifest,
     write_error,
 )
+from .units import char_bigrams, chunk_fingerprint, chunk_tokens, sentence_texts, text_key, title_text
 
 log = logging.getLogger(__name__)
 
@@ -90,51 +95,6 @@ class BuildReport:
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
         }
-
-
-def text_key(text: str) -> bytes:
-    return hashlib.sha1(text.encode("utf-8")).digest()
-
-
-def sentence_texts(chunk: Chunk) -> list[str]:
-    """The sentences that are embedded: number label stripped, blanks dropped."""
-    return [text for _, text in embedded_sentences(chunk)]
-
-
-def embedded_sentences(chunk: Chunk) -> list[tuple[int, str]]:
-    """(position in ``chunk.sentences``, embedded text) of each embedded sentence."""
-    out = []
-    for i, s in enumerate(chunk.sentences):
-        if i == 0 and chunk.label and s.startswith(chunk.label):
-            s = s[len(chunk.label) :]
-        s = s.strip()
-        if s:
-            out.append((i, s))
-    return out or [(0, chunk.body.strip() or chunk.text)]
-
-
-def title_text(chunk: Chunk) -> str | None:
-    """The measure title when it says something (not just 第三条)."""
-    t = chunk.measure_title.strip()
-    return t if t and t != chunk.label and t != chunk.doc_title else None
-
-
-def chunk_fingerprint(chunk: Chunk) -> str:
-    return hashlib.sha1(f"{chunk.measure_title}\x00{chunk.text}".encode()).hexdigest()
-
-
-def chunk_tokens(segmenter: Segmenter, chunk: Chunk) -> tuple[list[str], list[str]]:
-    """BM25 tokens of a chunk's body, and of its title."""
-    title = title_text(chunk)
-    return segmenter.tokens(chunk.body), (segmenter.tokens(title) if title else [])
-
-
-def char_bigrams(text: str) -> list[str]:
-    """Overlapping character pairs of the normalised text (CJK, digits, letters)."""
-    from .segmentation import normalise
-
-    s = "".join(ch for ch in normalise(text) if ch.isalnum())
-    return [s[i : i + 2] for i in range(len(s) - 1)]
 
 
 def corpus_state(corpus_dir: Path, known: dict[str, Document] | None = None) -> tuple[list[Document], list[Skipped]]:
@@ -190,7 +150,8 @@ def is_stale(corpus_dir: str | Path, index_dir: str | Path, model: str | None = 
         return True
     if model is not None and manifest["encoder"].get("model_id") != get_encoder(model).model_id:
         return True
-    if manifest["segmenter"].get("fingerprint") != default_segmenter().fingerprint:
+    model_id = manifest["encoder"].get("model_id")
+    if not _same_setup(manifest, model_id, default_segmenter(), _choose_models(index_dir, manifest, model_id, force=False)):
         return True
     docs, _ = corpus_state(Path(corpus_dir), _known_documents(manifest))
     have = {d: m.get("content_hash") for d, m in manifest["documents"].items()}
@@ -252,19 +213,48 @@ def build_index(
         added = tuple(d for d in new_hashes if d not in prev_docs)
         changed = tuple(d for d in new_hashes if d in prev_docs and prev_docs[d].get("content_hash") != new_hashes[d])
         removed = tuple(d for d in prev_docs if d not in new_hashes)
-        same_setup = (
-            previous
-            and previous["encoder"].get("model_id") == encoder.model_id
-            and previous["segmenter"].get("fingerprint") == segmenter.fingerprint
-        )
-        if same_setup and not (added or changed or removed) and not force:
+        models = _choose_models(index_dir, previous, encoder.model_id, force)
+        if _same_setup(previous, encoder.model_id, segmenter, models) and not (added or changed or removed) and not force:
             chunks_n = int(previous["counts"]["chunks"])
             return BuildReport(
                 str(index_dir), previous["version"], True, len(docs), chunks_n, skipped=tuple(skipped), cleaned=tuple(cleaned)
             )
         return _build(
-            corpus_dir, index_dir, docs, skipped, encoder, segmenter, (added, changed, removed), progress, on_progress, t0, cleaned
+            corpus_dir, index_dir, docs, skipped, encoder, segmenter, models, (added, changed, removed), progress, on_progress, t0, cleaned
         )
+
+
+def _same_setup(previous: dict[str, Any], model_id: str, segmenter: Segmenter, models: FusionModels | None) -> bool:
+    """Whether the index was built with this encoder, dictionary, thesaurus and ranking models."""
+    if not previous or previous["encoder"].get("model_id") != model_id:
+        return False
+    if previous["segmenter"].get("fingerprint") != segmenter.fingerprint:
+        return False
+    if previous.get("thesaurus", {}).get("sha256") != thesaurus_sha256():
+        return False
+    record = previous.get("ranker")
+    return (record or {}).get("sha256") == (models.sha256 if models is not None else None)
+
+
+def _choose_models(index_dir: Path, previous: dict[str, Any], model_id: str, force: bool) -> FusionModels | None:
+    """The ranking models a new version serves with.
+
+    Models trained for this index (``python -m indexer train``) are kept by
+    later builds as long as they suit the encoder and the signals this code
+    computes; otherwise, and on a forced rebuild, the package's default models
+    for the encoder.  Without either, results are ranked by rank fusion and the
+    found/not-found decision falls back to word coverage.
+    """
+    record = previous.get("ranker") or {}
+    if not force and record.get("origin") == "trained" and record.get("encoder") == model_id:
+        try:
+            models = FusionModels.load(index_dir / previous["version"] / MODELS_FILE)
+            if models.ranker is not None:
+                check_signals(models.ranker.features)
+            return models
+        except (OSError, ValueError, KeyError, IndexerError) as exc:
+            log.warning("the trained ranking models of %s are not kept (%s); using the package's defaults", index_dir, exc)
+    return default_models(model_id)
 
 
 def _build(
@@ -274,12 +264,20 @@ def _build(
     skipped: list[Skipped],
     encoder: Encoder,
     segmenter: Segmenter,
+    models: FusionModels | None,
     delta: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]],
     progress: bool,
     on_progress: ProgressFn | None,
     t0: float,
     cleaned: list[str],
 ) -> BuildReport:
+    if models is None:
+        log.warning(
+            "no ranking models ship for encoder '%s': results are ranked by rank fusion until you train some "
+            "(python -m indexer train --queries TSV --unanswerable TSV --index %s)",
+            encoder.model_id,
+            index_dir,
+        )
     reusable = load_reusable(index_dir, encoder.model_id, encoder.dim)
     reuse_vectors, reuse_tokens = reusable.vectors, reusable.tokens
     prev = reusable.manifest
@@ -389,6 +387,8 @@ def _build(
         "corpus": str(corpus_dir),
         "encoder": {"model_id": encoder.model_id, "spec": _spec_of(encoder), "dim": encoder.dim},
         "segmenter": {"fingerprint": segmenter.fingerprint},
+        "dictionary": {"sha256": segmenter.dictionary_sha256},
+        "thesaurus": {"sha256": thesaurus_sha256()},
         "parser": {"fingerprint": parser_fingerprint()},
         "dense": {"kind": dense.kind},
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(su), "units": len(keys)},
@@ -413,6 +413,7 @@ def _build(
             bm25=bm25,
             bm25_title=bm25_title,
             bm25_bigram=bm25_bigram,
+            models=models,
         )
         version = writer.publish()
     except BaseException:

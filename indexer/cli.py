@@ -193,9 +193,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     results = evaluate(searcher, questions, modes=modes) if any(q.relevant for q in questions) else {}
     answers = evaluate_answers(searcher, questions) if args.answers or not results else None
     if args.json:
-        _dump({"queries": args.queries, "index": args.index, "encoder": searcher.encoder.model_id, "rankings": results, "answers": answers})
+        _dump(
+            {
+                "queries": args.queries,
+                "index": args.index,
+                "encoder": searcher.encoder.model_id,
+                "ranker": searcher.describe_ranking(),
+                "rankings": results,
+                "answers": answers,
+            }
+        )
         return 0
-    print(f"{args.queries}  (index {args.index}, encoder {searcher.encoder.model_id}, {searcher.n} measures)")
+    ranking = searcher.describe_ranking()
+    print(
+        f"{args.queries}  (index {args.index}, encoder {searcher.encoder.model_id}, {searcher.n} measures, "
+        f"ranker {ranking['id']} ({ranking['kind']}, {ranking['origin'] or 'untrained'}))"
+    )
     if results:
         print(format_table(results))
     if answers:
@@ -209,15 +222,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluation import load_questions
-    from .fusion import RANKER_PATH
+    from .store import publish_models
     from .training import train
 
     questions = [q for path in args.queries for q in load_questions(path)]
     unanswerable = [q for path in args.unanswerable or [] for q in load_questions(path) if not q.relevant]
+    answerable = [q for q in questions if q.relevant]
+    if not answerable:
+        raise BadInputError(f"no answerable questions (with relevant measures) in {', '.join(args.queries)}")
     searcher = _searcher(args)
-    out = Path(args.out) if args.out else RANKER_PATH
-    ranker, calibrator = train(searcher, [q for q in questions if q.relevant], unanswerable, out=out)
-    print(f"wrote {out}: ranker over {len(ranker.features)} features from {ranker.info['questions']} questions", end="")
+    models = train(searcher, answerable, unanswerable)
+    version = publish_models(args.index, models)
+    if args.out:
+        models.save(Path(args.out))
+    ranker, calibrator = models.ranker, models.calibrator
+    assert ranker is not None
+    print(
+        f"wrote {args.index} ({version}): models {models.id}, ranker over {len(ranker.features)} signals "
+        f"from {ranker.info['questions']} questions",
+        end="",
+    )
     print(f"; calibrator threshold {calibrator.threshold:.2f}" if calibrator else "")
     return 0
 
@@ -298,12 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("train", help="train the fusion ranker and the found/not-found calibrator")
+    p = sub.add_parser("train", help="train the fusion ranker and the found/not-found calibrator; publishes a new index version")
     p.add_argument("--queries", required=True, action="append", metavar="FILE", help="answerable training questions (TSV; repeatable)")
     p.add_argument(
         "--unanswerable", action="append", metavar="FILE", help="unanswerable training questions (TSV, empty relevant; repeatable)"
     )
-    p.add_argument("--out", metavar="FILE", help="where to write the models (default: the package's data/ranker.json)")
+    p.add_argument("--out", metavar="FILE", help="also write the models to FILE (e.g. to ship them as an encoder's default)")
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_train)
     return parser

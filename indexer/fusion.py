@@ -11,14 +11,17 @@ Two fusions are available:
 :class:`Calibrator` is a logistic model over query-level evidence that decides
 whether anything relevant was found at all.
 
-Both are plain JSON (``data/ranker.json``) so a deployment can be audited and
-re-trained without code changes.  Ties are broken by chunk position, so every
+Both are plain JSON (:class:`FusionModels`), stored in each index version
+(``ranker.json``) so an index carries what ranks it; the package ships default
+models per encoder (``data/models/<encoder>.json``) that a build copies in.  Ties are broken by chunk position, so every
 ranking is deterministic.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,8 @@ import numpy as np
 
 from .segmentation import DATA_DIR
 
-RANKER_PATH = DATA_DIR / "ranker.json"
+#: the default models shipped with the package, one file per encoder
+MODELS_DIR = DATA_DIR / "models"
 
 
 def rrf(score_lists: Sequence[np.ndarray], k: float = 60.0) -> np.ndarray:
@@ -127,21 +131,103 @@ class Calibrator:
         )
 
 
-def load_models(path: Path = RANKER_PATH) -> tuple[LinearRanker | None, Calibrator | None]:
-    """The trained ranker and calibrator shipped with the package (None where absent)."""
+@dataclass(frozen=True)
+class FusionModels:
+    """The ranker and calibrator an index version serves with, and the encoder they were fitted to.
+
+    Stored in each index version (``ranker.json``); the manifest records its
+    SHA-256.  Feature scales depend on the encoder (cosines of e5 sit in a
+    narrow band, other models spread wider), so models fitted to one encoder
+    never serve an index of another.
+    """
+
+    encoder: str
+    ranker: LinearRanker | None
+    calibrator: Calibrator | None
+    #: "default" (shipped with the package for this encoder) or "trained" (``python -m indexer train``)
+    origin: str = "default"
+    #: SHA-256 of the stored JSON
+    sha256: str = ""
+
+    @property
+    def id(self) -> str:
+        """A short name of these models, for tracing a result to the ranker that made it."""
+        return self.sha256[:12]
+
+    def describe(self) -> dict[str, Any]:
+        """The models as ``search --json`` names them."""
+        return {
+            "id": self.id,
+            "kind": "linear" if self.ranker is not None else "rrf",
+            "encoder": self.encoder,
+            "origin": self.origin,
+            "features": list(self.ranker.features) if self.ranker is not None else [],
+            "calibrated": self.calibrator is not None,
+        }
+
+    def to_json(self) -> bytes:
+        d: dict[str, Any] = {"encoder": self.encoder, "origin": self.origin}
+        if self.ranker is not None:
+            d["ranker"] = self.ranker.to_dict()
+        if self.calibrator is not None:
+            d["calibrator"] = self.calibrator.to_dict()
+        return (json.dumps(d, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+    def with_origin(self, origin: str) -> FusionModels:
+        m = FusionModels(self.encoder, self.ranker, self.calibrator, origin)
+        return FusionModels(m.encoder, m.ranker, m.calibrator, origin, hashlib.sha256(m.to_json()).hexdigest())
+
+    @classmethod
+    def make(cls, encoder: str, ranker: LinearRanker | None, calibrator: Calibrator | None, origin: str = "trained") -> FusionModels:
+        return cls(encoder, ranker, calibrator, origin).with_origin(origin)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> FusionModels:
+        """Parse stored models; raises ValueError when they are not models."""
+        try:
+            d = json.loads(data)
+            ranker = LinearRanker.from_dict(d["ranker"]) if "ranker" in d else None
+            calibrator = Calibrator.from_dict(d["calibrator"]) if "calibrator" in d else None
+            encoder = d.get("encoder") or (ranker.info.get("encoder") if ranker is not None else None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not fusion models ({exc.__class__.__name__})") from None
+        if not isinstance(encoder, str) or not encoder:
+            raise ValueError("fusion models do not name their encoder")
+        for model in (ranker, calibrator):
+            if model is not None:
+                n = len(model.features)
+                if not (model.mean.shape == model.std.shape == model.weights.shape == (n,)) or not all(
+                    np.isfinite(a).all() for a in (model.mean, model.std, model.weights)
+                ):
+                    raise ValueError("fusion models with arrays that do not match their features")
+        return cls(encoder, ranker, calibrator, str(d.get("origin", "default")), hashlib.sha256(data).hexdigest())
+
+    @classmethod
+    def load(cls, path: Path) -> FusionModels:
+        return cls.from_json(path.read_bytes())
+
+    def save(self, path: Path) -> None:
+        path.write_bytes(self.to_json())
+
+
+def _slug(model_id: str) -> str:
+    return re.sub(r"[^0-9A-Za-z._-]+", "_", model_id).strip("_")
+
+
+def default_models_path(model_id: str) -> Path:
+    """Where the package keeps the default models for encoder ``model_id``."""
+    return MODELS_DIR / f"{_slug(model_id)}.json"
+
+
+def default_models(model_id: str) -> FusionModels | None:
+    """The models shipped with the package for encoder ``model_id``, or None when there are none."""
+    path = default_models_path(model_id)
     if not path.is_file():
-        return None, None
-    d = json.loads(path.read_text(encoding="utf-8"))
-    ranker = LinearRanker.from_dict(d["ranker"]) if "ranker" in d else None
-    calibrator = Calibrator.from_dict(d["calibrator"]) if "calibrator" in d else None
-    return ranker, calibrator
-
-
-def save_models(ranker: LinearRanker, calibrator: Calibrator | None, path: Path = RANKER_PATH) -> None:
-    d: dict[str, Any] = {"ranker": ranker.to_dict()}
-    if calibrator is not None:
-        d["calibrator"] = calibrator.to_dict()
-    path.write_text(json.dumps(d, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        return None
+    models = FusionModels.load(path)
+    if models.encoder != model_id:
+        raise ValueError(f"{path} holds models for encoder '{models.encoder}', not '{model_id}'")
+    return models
 
 
 # --------------------------------------------------------------------------- training

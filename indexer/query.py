@@ -49,6 +49,11 @@ class Query:
         return self.text if not self.expansions else f"{self.text} {' '.join(self.expansions)}"
 
 
+def thesaurus_sha256(path: Path = THESAURUS) -> str:
+    """SHA-256 of a thesaurus file."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 class Thesaurus:
     """Everyday phrase → legal terms, read from a two-column TSV.
 
@@ -77,8 +82,9 @@ class Thesaurus:
                 self._patterns.append((re.compile(alternatives), terms, firsts if all(p and p[0] != "*" for p in phrases) else None))
 
     @cached_property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+    def sha256(self) -> str:
+        """SHA-256 of the thesaurus file (an index records the one it was built with)."""
+        return thesaurus_sha256(self.path)
 
     def match(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
         """(legal terms, spans of the everyday phrases matched) for ``text`` (normalised)."""

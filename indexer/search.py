@@ -22,7 +22,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,36 +30,22 @@ from typing import Any
 import numpy as np
 
 from .bm25 import BM25Index
-from .build import char_bigrams, embedded_sentences
-from .dense import serve_single_threaded
+from .dense import HalfScan, serve_single_threaded
 from .encoders import Encoder, get_encoder
-from .errors import BadInputError
-from .fusion import Calibrator, LinearRanker, load_models, ranks, rrf, stable_order
+from .errors import BadInputError, IndexMismatchError
+from .fusion import Calibrator, FusionModels, LinearRanker, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
 from .schema import Chunk, Hit, year_of
 from .segmentation import Segmenter, default_segmenter
-from .store import IndexData, load_index
+from .signals import SIGNALS, Candidates, check_signals, feature_matrix, norm_max
+from .store import IndexData, load_index, read_manifest
+from .units import char_bigrams, embedded_sentences
 
 log = logging.getLogger(__name__)
 
 MODES = ("hybrid", "bm25", "dense")
-FEATURES = (
-    "bm25",
-    "bm25_bigram",
-    "coverage",
-    "coverage_x",
-    "sentence",
-    "measure",
-    "title",
-    "has_title",
-    "title_bm25",
-    "doc_title_bm25",
-    "doc_title",
-    "doc_bm25",
-    "rank_bm25",
-    "rank_sentence",
-    "rank_measure",
-)
+#: the fusion signals, in the order they are defined (:mod:`indexer.signals`); a ranker declares its own
+FEATURES = tuple(SIGNALS)
 #: query-level evidence the found/not-found calibrator reads
 CALIBRATION_FEATURES = (
     "top_score",
@@ -119,13 +105,25 @@ class SearchResult:
     evidence: dict[str, float] = field(default_factory=dict)
     #: per hit: [(sentence index, score)] best first, for answers and highlighting
     sentence_scores: tuple[tuple[tuple[int, float], ...], ...] = ()
+    #: what ranked the hits (:meth:`Searcher.describe_ranking`), so a result can be traced to its ranker
+    ranker: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query.raw, "latency_ms": round(self.latency_ms, 3), "hits": [h.to_dict() for h in self.hits]}
+        return {
+            "query": self.query.raw,
+            "latency_ms": round(self.latency_ms, 3),
+            "hits": [h.to_dict() for h in self.hits],
+            "ranker": self.ranker,
+        }
 
 
 class Searcher:
-    """Searches one loaded index.  Thread-safe; load once and share."""
+    """Searches one loaded index.  Thread-safe; load once and share.
+
+    The index version carries the ranker and calibrator it serves with
+    (:class:`FusionModels`); models fitted to another encoder, or reading
+    signals this code does not compute, are refused, never silently replaced.
+    """
 
     def __init__(
         self,
@@ -133,12 +131,8 @@ class Searcher:
         encoder: Encoder,
         segmenter: Segmenter | None = None,
         thesaurus: Thesaurus | None = None,
-        ranker: LinearRanker | None = None,
-        calibrator: Calibrator | None = None,
     ) -> None:
         if encoder.model_id != data.model_id:
-            from .errors import IndexMismatchError
-
             raise IndexMismatchError(
                 f"index was built with encoder '{data.model_id}', not '{encoder.model_id}'; rebuild it or use its encoder"
             )
@@ -146,29 +140,30 @@ class Searcher:
         self.data = data
         self.encoder = encoder
         self.segmenter = segmenter or default_segmenter()
-        self.thesaurus = thesaurus if thesaurus is not None else Thesaurus()
-        if ranker is None and calibrator is None:
-            ranker, calibrator = load_models()
-        if ranker is not None and tuple(ranker.features) != FEATURES:
-            log.warning("ranker features %s do not match %s; using rank fusion", ranker.features, FEATURES)
-            ranker = None
-        self.ranker = ranker
-        self.calibrator = calibrator
+        if thesaurus is None:
+            thesaurus = Thesaurus()
+            built_with = data.manifest.get("thesaurus", {}).get("sha256")
+            if built_with != thesaurus.sha256:
+                raise IndexMismatchError(
+                    f"index {data.path} was built with another thesaurus than {thesaurus.path.name}; rebuild it "
+                    f"(nothing is embedded again): python -m indexer build --corpus CORPUS_DIR --index {data.path}"
+                )
+        self.thesaurus = thesaurus
+        self.models = data.models
         self.n = len(data.chunks)
-        # chunks are stored document by document: the first row of each document
-        self._doc_starts = np.flatnonzero(np.r_[True, data.chunk_doc[1:] != data.chunk_doc[:-1]]) if self.n else np.zeros(0, int)
-        self._doc_of_start = data.chunk_doc[self._doc_starts] if self.n else np.zeros(0, int)
+        # chunks are stored document by document: the first row of each document, and that document
+        starts = np.flatnonzero(np.r_[True, data.chunk_doc[1:] != data.chunk_doc[:-1]]) if self.n else np.zeros(0, np.int64)
+        self.doc_starts: tuple[np.ndarray, np.ndarray] = (starts, data.chunk_doc[starts] if self.n else np.zeros(0, np.int64))
         docs = data.documents
-        self._doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d]["title"]) for d in data.doc_ids]) if data.doc_ids else None
-        self._doc_title_vecs = np.asarray(data.units[data.doc_title_units], dtype=np.float32) if len(data.doc_title_units) else None
+        self.doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d]["title"]) for d in data.doc_ids]) if data.doc_ids else None
+        self.doc_title_vectors = np.asarray(data.units[data.doc_title_units], dtype=np.float32) if len(data.doc_title_units) else None
         self._doc_year = np.array([year_of(docs[d].get("date", "")) or 0 for d in data.doc_ids], dtype=np.int32)
         self._doc_source = np.array([docs[d].get("source", "") for d in data.doc_ids], dtype=object)
         self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
-        self._measure = _flat_matrix(data.dense) if data.dense.kind == "flat" else None
-        # the measure-vector candidates come from a float16 copy scanned by FAISS: half the memory
-        # traffic of the float32 product (the scan is memory-bound: 2.8 → 1.1 ms at 12k measures,
-        # top-100 overlap 0.998); the candidates' features still use the exact vectors
-        self._measure_scan = _fp16_scan(self._measure) if self._measure is not None and len(self._measure) else None
+        #: the measure vectors as a numpy view (flat indexes only)
+        self.measure_vectors = data.dense.flat_vectors()
+        # measure-vector candidates come from a float16 scan; their signals use the exact vectors
+        self._measure_scan = HalfScan(self.measure_vectors) if self.measure_vectors is not None and len(self.measure_vectors) else None
         # the distinct sentence vectors as float32 in memory while that is cheap; larger
         # indexes read the candidates' rows from the memory-mapped file
         self._units32 = np.asarray(data.units, dtype=np.float32) if len(data.units) <= UNITS_IN_MEMORY else None
@@ -188,10 +183,8 @@ class Searcher:
 
         ``model``, when given, must be that encoder; a different one raises
         :class:`IndexMismatchError` (an index cannot be searched with vectors of
-        another model).
+        another model), as do ranking models fitted to another encoder.
         """
-        from .store import read_manifest
-
         manifest = read_manifest(Path(index_dir))
         spec = model or manifest["encoder"].get("spec") or manifest["encoder"]["model_id"]
         encoder = get_encoder(spec)
@@ -201,6 +194,56 @@ class Searcher:
     @property
     def version(self) -> str:
         return self.data.version
+
+    # ------------------------------------------------------------------ the models
+
+    @property
+    def models(self) -> FusionModels | None:
+        """The ranker and calibrator this searcher serves with."""
+        return self._models
+
+    @models.setter
+    def models(self, models: FusionModels | None) -> None:
+        if models is not None:
+            if models.encoder != self.data.model_id:
+                raise IndexMismatchError(
+                    f"the ranking models of index {self.data.path} were fitted to encoder '{models.encoder}', "
+                    f"not '{self.data.model_id}'; rebuild the index or retrain them: python -m indexer train … --index {self.data.path}"
+                )
+            if models.ranker is not None:
+                check_signals(models.ranker.features, f"the ranker of index {self.data.path}")
+            if models.calibrator is not None:
+                unknown = [f for f in models.calibrator.features if f not in CALIBRATION_FEATURES]
+                if unknown:
+                    raise IndexMismatchError(
+                        f"the calibrator of index {self.data.path} reads evidence this version does not compute "
+                        f"({', '.join(unknown)}); retrain it: python -m indexer train … --index {self.data.path}"
+                    )
+        self._models = models
+
+    @property
+    def ranker(self) -> LinearRanker | None:
+        return self._models.ranker if self._models is not None else None
+
+    @ranker.setter
+    def ranker(self, ranker: LinearRanker | None) -> None:
+        self.models = FusionModels.make(self.data.model_id, ranker, self.calibrator)
+
+    @property
+    def calibrator(self) -> Calibrator | None:
+        return self._models.calibrator if self._models is not None else None
+
+    @calibrator.setter
+    def calibrator(self, calibrator: Calibrator | None) -> None:
+        self.models = FusionModels.make(self.data.model_id, self.ranker, calibrator)
+
+    def describe_ranking(self, mode: str = "hybrid") -> dict[str, Any]:
+        """What ranks the results of ``mode``: the models' id, kind, encoder, origin and signals."""
+        if mode != "hybrid":
+            return {"id": mode, "kind": mode, "encoder": self.data.model_id, "origin": "", "features": [], "calibrated": False}
+        if self._models is None:
+            return {"id": "rrf", "kind": "rrf", "encoder": self.data.model_id, "origin": "", "features": [], "calibrated": False}
+        return self._models.describe()
 
     # ------------------------------------------------------------------ public
 
@@ -234,28 +277,84 @@ class Searcher:
         if not 1 <= int(top_k) <= MAX_TOP_K:
             raise BadInputError(f"top-k must be between 1 and {MAX_TOP_K}", kind="top_k_range", limit=MAX_TOP_K)
         q = self.parse(query)
+        ranking = self.describe_ranking(mode)
+
+        def result(hits: tuple[Hit, ...], *more: Any) -> SearchResult:
+            return SearchResult(q, hits, (time.perf_counter() - t0) * 1000, mode, self.version, *more, ranker=ranking)
+
         mask = self._mask(filters) if filters else None
         if self.n == 0 or (mask is not None and not mask.any()):
-            return SearchResult(q, (), (time.perf_counter() - t0) * 1000, mode, self.version)
+            return result(())
         if mode == "bm25":
-            scores = self._bm25(q)
+            scores = self.data.bm25.scores(self.term_weights(q))
             if mask is not None:
                 scores = np.where(mask, scores, -np.inf)
             order = stable_order(scores)[:top_k]
             order = order[np.isfinite(scores[order]) & (scores[order] > 0)]
-            hits = tuple(
-                Hit(rank=i + 1, score=float(scores[c]), chunk=self.data.chunks[c], signals={"bm25": float(scores[c])})
-                for i, c in enumerate(order)
+            return result(
+                tuple(
+                    Hit(rank=i + 1, score=float(scores[c]), chunk=self.data.chunks[c], signals={"bm25": float(scores[c])})
+                    for i, c in enumerate(order)
+                )
             )
-            return SearchResult(q, hits, (time.perf_counter() - t0) * 1000, mode, self.version)
         qv = self.embed_query(q)
-        cand, feats, aux = self.features(q, qv, mask, dense_only=mode == "dense")
-        if mode == "dense":
-            fused = np.maximum(aux["sentence_raw"], aux["measure_raw"])
-        elif self.ranker is not None:
-            fused = self.ranker.score(feats)
+        cand = self.candidates(q, qv, mask, dense_only=mode == "dense")
+        names = tuple(SIGNALS)
+        feats = self.features(cand, names)
+        fused = self.rank(cand, feats, names, mode)
+        hits, evidence, sent_scores = self.evidence(cand, feats, names, fused, top_k)
+        return result(hits, evidence, sent_scores)
+
+    def candidates(self, q: Query, qv: np.ndarray, mask: np.ndarray | None = None, dense_only: bool = False) -> Candidates:
+        """The chunks worth scoring for ``q``: the best by BM25, by measure vector and by sentence vector, within ``mask``."""
+        d = self.data
+        bm = d.bm25.scores(self.term_weights(q))
+        if mask is not None:
+            bm = np.where(mask, bm, 0.0)
+        pools: list[np.ndarray] = []
+        if not dense_only:
+            pools.append(_top(norm_max(bm), POOL, positive=True))
+        measure_all = None
+        if self._measure_scan is not None and mask is None:
+            pools.append(self._measure_scan.search(qv, POOL))
+        elif self.measure_vectors is not None:
+            measure_all = self.measure_vectors @ qv
+            ms = measure_all if mask is None else np.where(mask, measure_all, -np.inf)
+            pools.append(_top(ms, POOL))
         else:
-            fused = rrf([feats[:, FEATURES.index(f)] for f in ("bm25", "sentence", "measure")])
+            k = POOL if mask is None else min(self.n, POOL * 8)
+            _, ids = d.dense.search(qv, k)
+            ids = ids[ids >= 0]
+            pools.append(ids if mask is None else ids[mask[ids]][:POOL])
+        cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, np.int64)
+        if mask is not None:
+            cand = cand[mask[cand]]
+        if len(cand) == 0:
+            cand = np.flatnonzero(mask if mask is not None else np.ones(self.n, bool))[:POOL]
+        # sentences are scored for the candidates only: a pool of the chunks with the best
+        # sentence anywhere added no relevant candidate on any labelled set (measured)
+        return Candidates(self, q, qv, cand, bm, measure_all)
+
+    def features(self, cand: Candidates, names: Sequence[str] | None = None) -> np.ndarray:
+        """The candidates' signals as columns: ``names``, else those the ranker declares, in that order."""
+        if names is None:
+            names = self.ranker.features if self.ranker is not None else FEATURES
+        return feature_matrix(names, cand)
+
+    def rank(self, cand: Candidates, feats: np.ndarray, names: Sequence[str], mode: str = "hybrid") -> np.ndarray:
+        """One score per candidate: the ranker's (columns picked by name), rank fusion without one, cosines for ``dense``."""
+        if mode == "dense":
+            return np.maximum(cand.sentence, cand.measure)
+        col = {n: j for j, n in enumerate(names)}
+        if self.ranker is not None:
+            return self.ranker.score(feats[:, [col[f] for f in self.ranker.features]])
+        return rrf([feats[:, col[f]] for f in ("bm25", "sentence", "measure")])
+
+    def evidence(
+        self, cand: Candidates, feats: np.ndarray, names: Sequence[str], fused: np.ndarray, top_k: int
+    ) -> tuple[tuple[Hit, ...], dict[str, float], tuple[tuple[tuple[int, float], ...], ...]]:
+        """The ``top_k`` hits with their signals, relevance and best sentences, and the query-level evidence."""
+        q, qv = cand.query, cand.qv
         order = stable_order(fused)
         top = order[:top_k]
         hits = []
@@ -264,22 +363,22 @@ class Searcher:
         # per-query constants, computed once for all hits
         terms = [(t, max(self.data.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
         known = sum(1 for t in dict.fromkeys(q.tokens) if self.data.bm25.idf(t) > 0)
-        aux["known_share"] = known / max(1, len(q.tokens)) if q.tokens else 0.0
+        known_share = known / max(1, len(q.tokens)) if q.tokens else 0.0
         evidence: dict[str, float] = {}
         for rank, i in enumerate(top, start=1):
-            c = int(cand[i])
+            c = int(cand.ids[i])
             chunk = self.data.chunks[c]
             ss = self._sentence_scores(chunk, c, qv, terms)
             best_sentences = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
-            signals = {f: float(feats[i, j]) for j, f in enumerate(FEATURES)}
-            hit_evidence = self._calibration_evidence(q, fused, order, rank - 1, aux, background)
+            signals = {f: float(feats[i, j]) for j, f in enumerate(names)}
+            hit_evidence = self._calibration_evidence(cand, fused, order, rank - 1, known_share, background)
             if rank == 1:
                 evidence = hit_evidence
             # the calibrator's P(relevant) of this measure, read as if it were the best one
             signals["relevance"] = self._relevance(hit_evidence, float(fused[i]) - float(fused[order[0]]))
             hits.append(Hit(rank=rank, score=float(fused[i]), chunk=chunk, evidence=best_sentences, signals=signals))
             sent_scores.append(tuple(ss))
-        return SearchResult(q, tuple(hits), (time.perf_counter() - t0) * 1000, mode, self.version, evidence, tuple(sent_scores))
+        return tuple(hits), evidence, tuple(sent_scores)
 
     def similar(self, chunk_id: str, top_k: int = 5, other_documents: bool = True) -> list[Hit]:
         """Measures closest to ``chunk_id`` by measure vector (for "similar measures")."""
@@ -299,16 +398,61 @@ class Searcher:
     def position(self, chunk_id: str) -> int:
         """Row of ``chunk_id`` in the index (its document's rows are searched, not all)."""
         doc = self._doc_index.get(chunk_id.rsplit("#", 1)[0])
+        doc_starts, doc_of_start = self.doc_starts
         if doc is not None:
-            starts = np.flatnonzero(self._doc_of_start == doc)
+            starts = np.flatnonzero(doc_of_start == doc)
             if len(starts):
                 j = int(starts[0])
-                start = int(self._doc_starts[j])
-                end = int(self._doc_starts[j + 1]) if j + 1 < len(self._doc_starts) else self.n
+                start = int(doc_starts[j])
+                end = int(doc_starts[j + 1]) if j + 1 < len(doc_starts) else self.n
                 for i in range(start, end):
                     if self.data.chunks[i].chunk_id == chunk_id:
                         return i
         raise BadInputError(f"no measure {chunk_id} in the index", kind="unknown_measure")
+
+    # ------------------------------------------------------------------ what the signals read
+
+    def term_weights(self, q: Query) -> dict[str, float]:
+        """Lexical query weights: question words 1, everyday phrasing less, thesaurus terms between."""
+        colloquial = set(q.colloquial_tokens)
+        w = {t: COLLOQUIAL_WEIGHT if t in colloquial else 1.0 for t in q.tokens}
+        for t in q.expansion_tokens:
+            w.setdefault(t, EXPANSION_WEIGHT)
+        return w
+
+    def bigram_weights(self, q: Query) -> dict[str, float]:
+        """Character-pair query weights, in the same spirit as :meth:`term_weights`."""
+        w: dict[str, float] = {}
+        for term in q.expansions:
+            for b in char_bigrams(term):
+                w[b] = EXPANSION_WEIGHT
+        for b in char_bigrams(q.text):
+            w.setdefault(b, COLLOQUIAL_WEIGHT)
+        for part in (q.core_text or q.text).split():
+            for b in char_bigrams(part):
+                w[b] = 1.0
+        return w
+
+    def unit_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Vectors of embedded texts ``rows``: from memory when held there, else from the file in row order."""
+        if self._units32 is not None:
+            return self._units32[rows]
+        order = np.argsort(rows, kind="stable")
+        out = np.empty((len(rows), self.data.units.shape[1]), np.float32)
+        out[order] = self.data.units[rows[order]]
+        return out
+
+    def sentence_max(self, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
+        """Best sentence cosine of each candidate."""
+        d = self.data
+        if len(cand) == 0:
+            return np.zeros(0, np.float32)
+        starts = d.sentence_offsets[cand]
+        lengths = d.sentence_offsets[cand + 1] - starts
+        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
+        pos = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
+        sims = self.unit_vectors(d.sentence_units[pos]) @ qv
+        return np.maximum.reduceat(sims, firsts).astype(np.float32)
 
     # ------------------------------------------------------------------ internals
 
@@ -331,150 +475,12 @@ class Searcher:
             m &= np.isin(self.data.chunk_section, np.array(wanted, dtype=np.int64))
         return m
 
-    def _weights(self, q: Query) -> dict[str, float]:
-        colloquial = set(q.colloquial_tokens)
-        w = {t: COLLOQUIAL_WEIGHT if t in colloquial else 1.0 for t in q.tokens}
-        for t in q.expansion_tokens:
-            w.setdefault(t, EXPANSION_WEIGHT)
-        return w
-
-    def _bigram_weights(self, q: Query) -> dict[str, float]:
-        w: dict[str, float] = {}
-        for term in q.expansions:
-            for b in char_bigrams(term):
-                w[b] = EXPANSION_WEIGHT
-        for b in char_bigrams(q.text):
-            w.setdefault(b, COLLOQUIAL_WEIGHT)
-        for part in (q.core_text or q.text).split():
-            for b in char_bigrams(part):
-                w[b] = 1.0
-        return w
-
-    def _bm25(self, q: Query) -> np.ndarray:
-        return self.data.bm25.scores(self._weights(q))
-
-    def features(
-        self, q: Query, qv: np.ndarray, mask: np.ndarray | None = None, dense_only: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """Candidate chunk ids, their feature matrix (columns FEATURES) and query-level extras."""
-        d = self.data
-        weights = self._weights(q)
-        bm = d.bm25.scores(weights)
-        if mask is not None:
-            bm = np.where(mask, bm, 0.0)
-        bm_n = _norm_max(bm)
-        # --- candidates
-        pools: list[np.ndarray] = []
-        if not dense_only:
-            pools.append(_top(bm_n, POOL, positive=True))
-        measure_all = None
-        if self._measure_scan is not None and mask is None:
-            _, ids = self._measure_scan.search(np.ascontiguousarray(qv, dtype=np.float32).reshape(1, -1), min(self.n, POOL))
-            pools.append(ids[0][ids[0] >= 0])
-        elif self._measure is not None:
-            measure_all = self._measure @ qv
-            ms = measure_all if mask is None else np.where(mask, measure_all, -np.inf)
-            pools.append(_top(ms, POOL))
-        else:
-            k = POOL if mask is None else min(self.n, POOL * 8)
-            _, ids = d.dense.search(qv, k)
-            ids = ids[ids >= 0]
-            pools.append(ids if mask is None else ids[mask[ids]][:POOL])
-        cand = np.unique(np.concatenate(pools)).astype(np.int64) if pools else np.zeros(0, np.int64)
-        if mask is not None:
-            cand = cand[mask[cand]]
-        if len(cand) == 0:
-            cand = np.flatnonzero(mask if mask is not None else np.ones(self.n, bool))[:POOL]
-        # --- dense features of the candidates
-        # sentences are scored for the candidates only: a pool of the chunks with the best
-        # sentence anywhere added no relevant candidate on any labelled set (measured)
-        sent_best = self._sentence_max(cand, qv)
-        if measure_all is not None:
-            meas = measure_all[cand]
-        elif self._measure is not None:
-            meas = self._measure[cand] @ qv
-        else:
-            meas = d.dense.vectors(cand) @ qv
-        tu = d.title_units[cand]
-        has_title = tu >= 0
-        title = meas.copy()
-        if has_title.any():
-            title[has_title] = self._unit_vectors(tu[has_title]) @ qv
-        # --- lexical features, computed for the candidates only
-        colloquial = set(q.colloquial_tokens)
-        core = [t for t in q.tokens if t not in colloquial]
-        # the question's own words; when all of them were everyday phrasing, its legal meaning
-        cov = d.bm25.coverage_for(core or list(q.expansion_tokens) or list(q.tokens), cand)
-        cov_x = d.bm25.coverage_for(core + list(q.expansion_tokens), cand)
-        bi_n = _norm_max(d.bm25_bigram.scores_for(self._bigram_weights(q), cand))
-        tbm_n = _norm_max(d.bm25_title.scores_for(weights, cand))
-        # --- document-level features
-        doc_of = d.chunk_doc[cand]
-        if self._doc_title_bm25 is not None:
-            dt = _norm_max(self._doc_title_bm25.scores(weights))
-            dtc = self._doc_title_vecs @ qv
-            dtc = dtc - dtc.max()
-        else:
-            dt = dtc = np.zeros(len(d.doc_ids))
-        doc_best = np.zeros(len(d.doc_ids), dtype=np.float32)
-        if self.n:
-            doc_best[self._doc_of_start] = np.maximum.reduceat(bm_n, self._doc_starts)
-        X = np.column_stack(
-            [
-                bm_n[cand],
-                bi_n,
-                cov,
-                cov_x,
-                sent_best - sent_best.max(),
-                meas - meas.max(),
-                title - title.max(),
-                has_title.astype(np.float32),
-                tbm_n,
-                dt[doc_of],
-                dtc[doc_of],
-                doc_best[doc_of],
-                1.0 / (10.0 + ranks(bm_n[cand])),
-                1.0 / (10.0 + ranks(sent_best)),
-                1.0 / (10.0 + ranks(meas)),
-            ]
-        ).astype(np.float64)
-        aux = {
-            "measure_raw": meas,
-            "sentence_raw": sent_best,
-            "coverage_raw": cov,
-            "coverage_x_raw": cov_x,
-            "bm25_raw": bm[cand],
-            "candidates": cand,
-        }
-        return cand, X, aux
-
-    def _unit_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """Vectors of embedded texts ``rows``: from memory when held there, else from the file in row order."""
-        if self._units32 is not None:
-            return self._units32[rows]
-        order = np.argsort(rows, kind="stable")
-        out = np.empty((len(rows), self.data.units.shape[1]), np.float32)
-        out[order] = self.data.units[rows[order]]
-        return out
-
-    def _sentence_max(self, cand: np.ndarray, qv: np.ndarray) -> np.ndarray:
-        """Best sentence cosine of each candidate."""
-        d = self.data
-        if len(cand) == 0:
-            return np.zeros(0, np.float32)
-        starts = d.sentence_offsets[cand]
-        lengths = d.sentence_offsets[cand + 1] - starts
-        firsts = np.r_[0, np.cumsum(lengths)[:-1]]
-        pos = np.repeat(starts - firsts, lengths) + np.arange(int(lengths.sum()))
-        sims = self._unit_vectors(d.sentence_units[pos]) @ qv
-        return np.maximum.reduceat(sims, firsts).astype(np.float32)
-
     def _sentence_scores(self, chunk: Chunk, c: int, qv: np.ndarray, toks: list[tuple[str, float]]) -> list[tuple[int, float]]:
         """[(sentence index, score)] of chunk ``c``, best first: cosine plus the idf share of ``toks`` it contains."""
         d = self.data
         positions = [p for p, _ in embedded_sentences(chunk)]
         rows = d.sentence_units[d.sentence_offsets[c] : d.sentence_offsets[c + 1]]
-        sims = self._unit_vectors(rows) @ qv
+        sims = self.unit_vectors(rows) @ qv
         total = sum(w for _, w in toks) or 1.0
         out = []
         for p, sim in zip(positions, sims, strict=False):
@@ -493,21 +499,21 @@ class Searcher:
         return float(bg.mean()), max(float(bg.std()), 1e-6)
 
     def _calibration_evidence(
-        self, q: Query, fused: np.ndarray, order: np.ndarray, pos: int, aux: dict[str, Any], background: tuple[float, float]
+        self, cand: Candidates, fused: np.ndarray, order: np.ndarray, pos: int, known_share: float, background: tuple[float, float]
     ) -> dict[str, float]:
         """Evidence that the measure ranked ``pos`` (0 = first) answers the query."""
         i = order[pos]
-        sentence = float(aux["sentence_raw"][i])
+        sentence = float(cand.sentence[i])
         nxt = float(fused[order[pos + 1]]) if pos + 1 < len(order) else float(fused[i]) - 1.0
-        n_tok = max(1, len(q.tokens))
+        n_tok = max(1, len(cand.query.tokens))
         return {
             "top_score": float(fused[i]),
             "margin": float(fused[i]) - nxt,
             "top_sentence": sentence,
-            "top_coverage": float(aux["coverage_raw"][i]),
-            "top_coverage_x": float(aux["coverage_x_raw"][i]),
-            "known_share": float(aux["known_share"]),
-            "top_bm25_per_token": float(aux["bm25_raw"][i]) / n_tok,
+            "top_coverage": float(cand.coverage[i]),
+            "top_coverage_x": float(cand.coverage_x[i]),
+            "known_share": float(known_share),
+            "top_bm25_per_token": float(cand.bm25[i]) / n_tok,
             "sentence_z": (sentence - background[0]) / background[1],
             "background": background[0],
         }
@@ -516,11 +522,6 @@ class Searcher:
         if self.calibrator is None:
             return float(np.exp(min(0.0, gap)))
         return self.calibrator.probability(np.array([evidence[f] for f in self.calibrator.features]))
-
-
-def _norm_max(x: np.ndarray) -> np.ndarray:
-    m = float(x.max()) if len(x) else 0.0
-    return (x / m).astype(np.float32) if m > 0 else x.astype(np.float32)
 
 
 def _top(scores: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
@@ -533,22 +534,3 @@ def _top(scores: np.ndarray, k: int, positive: bool = False) -> np.ndarray:
     else:
         idx = idx[np.isfinite(scores[idx])]
     return idx.astype(np.int64)
-
-
-def _fp16_scan(vectors: np.ndarray):  # noqa: ANN202 - a faiss index
-    import faiss
-
-    index = faiss.IndexScalarQuantizer(vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-    index.train(vectors)
-    index.add(vectors)
-    return index
-
-
-def _flat_matrix(dense) -> np.ndarray:  # noqa: ANN001
-    """The vectors of a flat FAISS index as a numpy view (no copy)."""
-    import faiss
-
-    n, dim = dense.ntotal, dense.dim
-    if n == 0:
-        return np.zeros((0, dim), np.float32)
-    return faiss.rev_swig_ptr(dense.index.get_xb(), n * dim).reshape(n, dim)

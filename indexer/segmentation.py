@@ -114,6 +114,11 @@ class Segmenter:
         h.update("\n".join(sorted(self.stop_words)).encode())
         return h.hexdigest()[:16]
 
+    @cached_property
+    def dictionary_sha256(self) -> str:
+        """SHA-256 of the legal dictionary file (an index records the one it was built with)."""
+        return hashlib.sha256(self.user_dict.read_bytes()).hexdigest()
+
     def _jieba(self):  # noqa: ANN202 - jieba has no types
         if self._tokenizer is None:
             with self._lock:

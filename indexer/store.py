@@ -15,6 +15,7 @@ Layout of an index folder (``embeddings/`` by default)::
         unit_keys.npy        SHA-1 of each embedded text (the embedding cache key)
         chunk_units.npz      which units belong to each chunk (sentences, title)
         dense.faiss          FAISS index of the measure vectors (+ dense.f16.npy for HNSW)
+        ranker.json          the fusion ranker and calibrator this version serves with (when there are any)
         bm25/                bm25s index of the measures' words
         bm25_title/          … of the measure titles
         bm25_bigram/         … of the measures' character pairs
@@ -51,11 +52,13 @@ import numpy as np
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .errors import BadInputError, IndexBusyError, IndexDamagedError, IndexerError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .fusion import FusionModels
 from .schema import Chunk
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+MODELS_FILE = "ranker.json"
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 #: files whose SHA-256 is checked on every load; larger ones are checked by size
@@ -125,6 +128,8 @@ class IndexData:
     sections: tuple[str, ...]
     #: unit id of each document's title, aligned with ``doc_ids``
     doc_title_units: np.ndarray
+    #: the ranker and calibrator stored with this version (None: rank fusion, no calibration)
+    models: FusionModels | None = None
 
     @property
     def model_id(self) -> str:
@@ -285,6 +290,18 @@ def clean_leftovers(index_dir: Path, keep: int = 2) -> list[str]:
     return removed
 
 
+def models_record(models: FusionModels) -> dict[str, Any]:
+    """What the manifest says about the models a version serves with."""
+    return {
+        "file": MODELS_FILE,
+        "sha256": models.sha256 or hashlib.sha256(models.to_json()).hexdigest(),
+        "encoder": models.encoder,
+        "origin": models.origin,
+        "features": list(models.ranker.features) if models.ranker is not None else [],
+        "calibrator_features": list(models.calibrator.features) if models.calibrator is not None else [],
+    }
+
+
 class IndexWriter:
     """Writes one new index version into a temporary folder, then publishes it atomically."""
 
@@ -311,11 +328,13 @@ class IndexWriter:
         bm25_title: BM25Index,
         bm25_bigram: BM25Index,
         chunk_lines: Sequence[bytes | None] | None = None,
+        models: FusionModels | None = None,
     ) -> None:
         """Write a complete version into the temporary folder.
 
         ``chunk_lines`` may give, for chunks taken over unchanged from the live
         index, their line of ``chunks.jsonl`` as it was written then.
+        ``models`` are the ranker and calibrator the version serves with.
         """
         t = self.tmp
         offsets = [0]
@@ -345,11 +364,43 @@ class IndexWriter:
         for name, bm in (("bm25", bm25), ("bm25_title", bm25_title), ("bm25_bigram", bm25_bigram)):
             (t / name).mkdir()
             bm.save(t / name)
+        self._finish(manifest, models)
+
+    def write_models(self, source: Path, manifest: dict[str, Any], models: FusionModels) -> None:
+        """Write a version that is ``source`` (a version folder) served with other ``models``.
+
+        The other files are hard-linked where the file system allows (versions
+        are never modified once written), copied otherwise.
+        """
+        for p in sorted(source.rglob("*")):
+            rel = p.relative_to(source)
+            if rel.name in (MANIFEST, MODELS_FILE) and len(rel.parts) == 1:
+                continue
+            if p.is_dir():
+                (self.tmp / rel).mkdir(parents=True, exist_ok=True)
+                continue
+            (self.tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(p, self.tmp / rel)
+            except OSError:
+                shutil.copy2(p, self.tmp / rel)
+        self._finish({k: v for k, v in manifest.items() if k not in ("files", "version", "format_version")}, models)
+
+    def _finish(self, manifest: dict[str, Any], models: FusionModels | None) -> None:
+        t = self.tmp
+        if models is not None:
+            (t / MODELS_FILE).write_bytes(models.to_json())
         files = {}
         for p in sorted(t.rglob("*")):
             if p.is_file():
                 files[str(p.relative_to(t))] = {"size": p.stat().st_size, "sha256": _sha256(p)}
-        manifest = {**manifest, "format_version": FORMAT_VERSION, "version": self.version, "files": files}
+        manifest = {
+            **manifest,
+            "ranker": models_record(models) if models is not None else None,
+            "format_version": FORMAT_VERSION,
+            "version": self.version,
+            "files": files,
+        }
         (t / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def publish(self) -> str:
@@ -372,6 +423,34 @@ class IndexWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def publish_models(index_dir: str | os.PathLike[str], models: FusionModels) -> str:
+    """Publish a new version of the live index served with ``models``; returns its name.
+
+    Everything but the models is the live version's, so a build that finished
+    meanwhile is not undone.  Models fitted to another encoder are refused.
+    """
+    index_dir = Path(index_dir)
+    with build_lock(index_dir):
+        clean_leftovers(index_dir)
+        version = current_version(index_dir)
+        manifest = read_manifest(index_dir, version)
+        assert version is not None
+        built_with = manifest["encoder"].get("model_id")
+        if models.encoder != built_with:
+            raise IndexMismatchError(
+                f"these ranking models were fitted to encoder '{models.encoder}', index {index_dir} was built with '{built_with}'; "
+                "train them on this index"
+            )
+        verify_files(index_dir, version, manifest)
+        writer = IndexWriter(index_dir)
+        try:
+            writer.write_models(index_dir / version, manifest, models)
+            return writer.publish()
+        except BaseException:
+            writer.abort()
+            raise
 
 
 def read_manifest(index_dir: Path, version: str | None = None) -> dict[str, Any]:
@@ -483,6 +562,7 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         raise IndexDamagedError(
             f"index {root} is inconsistent (parts disagree on the number of chunks); " + REBUILD_HINT.format(index=index_dir)
         )
+    models = _load_models(index_dir, root, manifest)
     doc_ids = tuple(manifest["documents"])
     try:
         if n and int(chunk_doc.max()) >= len(doc_ids):
@@ -508,7 +588,30 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         chunk_section=chunk_section,
         sections=sections,
         doc_title_units=doc_title_units,
+        models=models,
     )
+
+
+def _load_models(index_dir: Path, root: Path, manifest: dict[str, Any]) -> FusionModels | None:
+    """The models a version serves with, checked against the manifest and its encoder."""
+    record = manifest.get("ranker")
+    if record is None:
+        return None
+    try:
+        models = FusionModels.load(root / str(record["file"]))
+    except (OSError, KeyError, TypeError, ValueError):
+        raise IndexDamagedError(f"the ranking models of index {root} cannot be read; " + REBUILD_HINT.format(index=index_dir)) from None
+    if models.sha256 != record.get("sha256"):
+        raise IndexDamagedError(
+            f"the ranking models of index {root} are damaged (checksum differs); " + REBUILD_HINT.format(index=index_dir)
+        )
+    built_with = manifest["encoder"].get("model_id")
+    if models.encoder != built_with:
+        raise IndexMismatchError(
+            f"index {index_dir} was built with encoder '{built_with}' but its ranking models were fitted to '{models.encoder}'; "
+            f"rebuild it, or retrain them: python -m indexer train --queries TSV --unanswerable TSV --index {index_dir}"
+        )
+    return models
 
 
 TOKENS_FILE = "tokens.tsv"
@@ -700,6 +803,21 @@ def _check_manifest(m: dict[str, Any], require_current_format: bool) -> None:
         _int(unit, f"doc_title_units[{doc_id}]", 0, max(0, counts["units"] - 1))
     if "skipped" in m and not (isinstance(m["skipped"], list) and all(isinstance(x, dict) for x in m["skipped"])):
         raise _Invalid("skipped must be a list of objects")
+    for key in ("thesaurus", "dictionary"):
+        if key in m:
+            _sha256_field(_dict(m[key], key).get("sha256"), f"{key}.sha256")
+    if m.get("ranker") is not None:
+        ranker = _dict(m["ranker"], "ranker")
+        if ranker.get("file") != MODELS_FILE or MODELS_FILE not in m["files"]:
+            raise _Invalid(f"ranker.file must be {MODELS_FILE}, listed in files")
+        _sha256_field(ranker.get("sha256"), "ranker.sha256")
+        _str(ranker.get("encoder"), "ranker.encoder", empty=False)
+        _str(ranker.get("origin"), "ranker.origin")
+
+
+def _sha256_field(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise _Invalid(f"{where} must be a SHA-256 in hex")
 
 
 def _check_files(files: dict[str, Any]) -> None:

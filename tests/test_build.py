@@ -7,11 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.build import build_index, char_bigrams, embedded_sentences, is_stale, sentence_texts, title_text
-from indexer.chunking import chunk_document
+from indexer.build import build_index, is_stale
 from indexer.encoders import HashEncoder
-from indexer.loading import load_document
-from indexer.store import load_index
+from indexer.fusion import FusionModels, LinearRanker
+from indexer.store import load_index, publish_models
 
 from .conftest import DATA, REFORM_PLAN
 
@@ -119,13 +118,62 @@ def test_progress_callback_reports_counts(corpus: Path, tmp_path: Path) -> None:
     assert seen and seen[-1][0] == seen[-1][1] > 0
 
 
-def test_embedded_texts_of_a_chunk() -> None:
-    chunk = next(c for c in chunk_document(load_document(REFORM_PLAN)) if c.measure_no == 5)
-    texts = sentence_texts(chunk)
-    assert texts[0] == "完善市场主体救治和退出机制。" and len(texts) == len(chunk.sentences)
-    assert [p for p, _ in embedded_sentences(chunk)] == list(range(len(chunk.sentences)))
-    assert title_text(chunk) == "完善市场主体救治和退出机制"
-    assert char_bigrams("个人破产！") == ["个人", "人破", "破产"]
+def _trained(model_id: str = "hash-64") -> FusionModels:
+    ranker = LinearRanker(("bm25", "sentence"), np.zeros(2), np.ones(2), np.array([1.0, 2.0]), {"encoder": model_id})
+    return FusionModels.make(model_id, ranker, None)
+
+
+def test_trained_models_survive_document_updates_and_a_forced_rebuild_resets_them(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    models = _trained()
+    publish_models(index, models)
+    assert not is_stale(corpus, index)
+    assert build_index(corpus, index, model="hash").up_to_date
+    (corpus / "notice_items.md").unlink()
+    build_index(corpus, index, model="hash")
+    kept = load_index(index)
+    assert kept.models is not None and kept.models.sha256 == models.sha256 and kept.manifest["ranker"]["origin"] == "trained"
+    build_index(corpus, index, model="hash", force=True)
+    # the package ships no models for the test encoder
+    assert load_index(index).models is None
+
+
+def test_the_package_defaults_serve_a_new_index_of_their_encoder(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.fusion
+
+    shipped = tmp_path / "models"
+    shipped.mkdir()
+    default = _trained().with_origin("default")
+    default.save(shipped / "hash-64.json")
+    monkeypatch.setattr(indexer.fusion, "MODELS_DIR", shipped)
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    data = load_index(index)
+    assert data.models is not None and data.models.sha256 == default.sha256 and data.manifest["ranker"]["origin"] == "default"
+    # new defaults reach an index that serves the old ones at its next build
+    ranker = LinearRanker(("sentence", "bm25"), np.zeros(2), np.ones(2), np.array([1.0, 0.5]), {})
+    newer = FusionModels.make("hash-64", ranker, None, origin="default")
+    assert newer.sha256 != default.sha256
+    newer.save(shipped / "hash-64.json")
+    assert is_stale(corpus, index)
+    report = build_index(corpus, index, model="hash")
+    assert not report.up_to_date and report.texts_embedded == 0
+    assert load_index(index).models.sha256 == FusionModels.load(shipped / "hash-64.json").sha256  # type: ignore[union-attr]
+
+
+def test_a_changed_thesaurus_makes_the_index_stale_and_a_rebuild_embeds_nothing(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import indexer.build
+
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    monkeypatch.setattr(indexer.build, "thesaurus_sha256", lambda: "f" * 64)
+    assert is_stale(corpus, index)
+    report = build_index(corpus, index, model="hash")
+    assert not report.up_to_date and report.texts_embedded == 0
+    assert load_index(index).manifest["thesaurus"]["sha256"] == "f" * 64
 
 
 def test_empty_corpus_is_a_clear_error(tmp_path: Path) -> None:

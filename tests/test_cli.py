@@ -105,7 +105,8 @@ def test_search_json_contract(hash_index: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "search", "个人破产", "--index", str(hash_index), "--top-k", "3", "--json")
     assert code == 0, err
     d = json.loads(out)
-    assert set(d) == {"query", "latency_ms", "hits"} and d["query"] == "个人破产"
+    assert set(d) == {"query", "latency_ms", "hits", "ranker"} and d["query"] == "个人破产"
+    assert d["ranker"]["kind"] == "rrf"  # no models ship for the test encoder
     assert len(d["hits"]) == 3 and set(d["hits"][0]) >= HIT_FIELDS
     assert d["hits"][0]["chunk_id"] == "gd_courts_judicial_reform_2021#5"
 
@@ -233,3 +234,50 @@ def test_build_gives_up_waiting_for_another_build(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stdout == ""
     lines = proc.stderr.splitlines()
     assert "另一个建索引进程正在运行，等待中…" in lines[0] and "gave up" in lines[-1]
+
+
+def test_train_publishes_a_new_index_version_and_never_writes_the_package(
+    hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+    import shutil
+
+    from indexer.store import current_version, read_manifest
+
+    package_data = ROOT / "indexer" / "data"
+
+    def package_state() -> dict[str, str]:
+        return {
+            str(p.relative_to(package_data)): hashlib.sha256(p.read_bytes()).hexdigest() for p in package_data.rglob("*") if p.is_file()
+        }
+
+    before_package = package_state()
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    before = current_version(index)
+    q = tmp_path / "q.tsv"
+    q.write_text(
+        "query\trelevant\n个人破产制度\tgd_courts_judicial_reform_2021#5\n网上立案\trules_articles#2\n院庭长阅核\treform_plan_fullwidth#1\n",
+        encoding="utf-8",
+    )
+    u = tmp_path / "u.tsv"
+    u.write_text("query\trelevant\n明天天气怎么样\t\n红烧肉怎么做\t\n", encoding="utf-8")
+    code, out, err = run(capsys, "train", "--queries", str(q), "--unanswerable", str(u), "--index", str(index))
+    assert code == 0, err
+    version = current_version(index)
+    assert version != before and version in out
+    record = read_manifest(index)["ranker"]
+    assert record["origin"] == "trained" and record["encoder"] == "hash-64" and record["sha256"][:12] in out
+    assert package_state() == before_package
+    code, out, _ = run(capsys, "search", "个人破产", "--index", str(index), "--json")
+    ranker = json.loads(out)["ranker"]
+    assert code == 0 and ranker["id"] == record["sha256"][:12] and ranker["kind"] == "linear" and ranker["origin"] == "trained"
+    code, out, _ = run(capsys, "eval", "--queries", str(q), "--index", str(index), "--json")
+    assert code == 0 and json.loads(out)["ranker"]["id"] == ranker["id"]
+
+
+def test_train_without_answerable_questions_is_exit_2(hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    u = tmp_path / "u.tsv"
+    u.write_text("query\trelevant\n明天天气怎么样\t\n", encoding="utf-8")
+    code, out, err = run(capsys, "train", "--queries", str(u), "--index", str(hash_index))
+    assert code == 2 and out == "" and "no answerable questions" in err

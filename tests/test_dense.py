@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.dense import DenseIndex
+from indexer.dense import DenseIndex, HalfScan
 
 
 def _unit(n: int, d: int, seed: int = 0) -> np.ndarray:
@@ -56,3 +56,23 @@ def test_hnsw_rescores_candidates_exactly_and_round_trips(tmp_path: Path) -> Non
     again = DenseIndex.load(tmp_path / "h.faiss")
     assert again.kind == "hnsw" and list(again.search(x[5], 10)[1]) == list(ids)
     np.testing.assert_allclose(again.vectors(np.array([7])), x[[7]], atol=2e-3)
+
+
+def test_flat_vectors_are_the_stored_vectors_without_a_copy() -> None:
+    x = _unit(50, 16)
+    flat = DenseIndex.build(x, kind="flat")
+    view = flat.flat_vectors()
+    assert view is not None and view.shape == (50, 16)
+    np.testing.assert_array_equal(view, x)
+    assert DenseIndex.build(x, kind="hnsw").flat_vectors() is None
+    assert DenseIndex.build(np.zeros((0, 16), np.float32), kind="flat").flat_vectors().shape == (0, 16)  # type: ignore[union-attr]
+
+
+def test_half_precision_scan_agrees_with_the_exact_scan() -> None:
+    x = _unit(400, 32, seed=3)
+    scan = HalfScan(x)
+    for i in (0, 17, 399):
+        ids = scan.search(x[i], 10)
+        exact = np.argsort(-(x @ x[i]), kind="stable")[:10]
+        assert ids[0] == i and len(set(ids) & set(exact)) >= 9
+    assert len(scan.search(x[0], 1000)) == 400

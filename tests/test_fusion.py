@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.fusion import load_models, ranks, rrf, save_models, stable_order, train_calibrator, train_ranker
+from indexer.fusion import MODELS_DIR, FusionModels, default_models, ranks, rrf, stable_order, train_calibrator, train_ranker
 from indexer.search import CALIBRATION_FEATURES, FEATURES
 
 scores = st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=1, max_size=40)
@@ -51,14 +51,32 @@ def test_calibrator_separates_and_round_trips(tmp_path: Path) -> None:
     cal = train_calibrator(X, y, ("a", "b"))
     assert cal.probability(np.array([1.0, 1.0])) > cal.threshold > cal.probability(np.array([-1.0, -1.0]))
     ranker = train_ranker([(X[:10], y[:10])], ("a", "b"))
-    save_models(ranker, cal, tmp_path / "m.json")
-    r2, c2 = load_models(tmp_path / "m.json")
-    assert r2 is not None and c2 is not None
-    np.testing.assert_allclose(r2.score(X), ranker.score(X))
-    assert c2.threshold == cal.threshold
+    models = FusionModels.make("hash-64", ranker, cal)
+    models.save(tmp_path / "m.json")
+    loaded = FusionModels.load(tmp_path / "m.json")
+    assert loaded.ranker is not None and loaded.calibrator is not None
+    np.testing.assert_allclose(loaded.ranker.score(X), ranker.score(X))
+    assert loaded.calibrator.threshold == cal.threshold
+    assert (loaded.encoder, loaded.origin, loaded.sha256) == ("hash-64", "trained", models.sha256)
+    assert loaded.describe()["id"] == models.id and len(models.id) == 12
 
 
-def test_shipped_models_match_the_search_features() -> None:
-    ranker, calibrator = load_models()
-    assert ranker is not None and tuple(ranker.features) == FEATURES
-    assert calibrator is not None and tuple(calibrator.features) == CALIBRATION_FEATURES
+def test_models_must_name_their_encoder(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="encoder"):
+        FusionModels.from_json(b'{"ranker": {"features": [], "mean": [], "std": [], "weights": []}}')
+    with pytest.raises(ValueError):
+        FusionModels.from_json(b"not json")
+
+
+def test_shipped_models_match_their_encoder_and_the_search_signals() -> None:
+    files = sorted(MODELS_DIR.glob("*.json"))
+    assert files, "the package ships default models for its default encoder"
+    for path in files:
+        models = FusionModels.load(path)
+        assert models.origin == "default" and default_models(models.encoder).sha256 == models.sha256  # type: ignore[union-attr]
+        assert models.ranker is not None and set(models.ranker.features) <= set(FEATURES)
+        assert models.calibrator is not None and tuple(models.calibrator.features) == CALIBRATION_FEATURES
+    assert default_models("e5-small") is not None
+    assert default_models("st:some/unknown-model") is None

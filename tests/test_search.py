@@ -26,7 +26,9 @@ def test_search_returns_ranked_cited_hits(searcher: Searcher) -> None:
     assert top.chunk.key == "gd_courts_judicial_reform_2021#5"
     assert top.chunk.citation.startswith("《2021年全省法院司法改革工作要点》")
     d = res.to_dict()
-    assert set(d) == {"query", "latency_ms", "hits"} and d["latency_ms"] >= 0
+    assert set(d) == {"query", "latency_ms", "hits", "ranker"} and d["latency_ms"] >= 0
+    # no models ship for the test encoder: rank fusion, and the output says so
+    assert d["ranker"]["kind"] == "rrf" and d["ranker"]["encoder"] == "hash-64"
     assert set(d["hits"][0]) >= HIT_FIELDS
     assert set(top.signals) >= set(FEATURES)
 
@@ -98,7 +100,46 @@ def test_index_refuses_another_encoder(hash_index: Path) -> None:
         Searcher.open(hash_index, model="e5-small")
 
 
+def test_models_of_another_encoder_or_unknown_signals_are_refused(searcher: Searcher) -> None:
+    import numpy as np
+
+    from indexer.fusion import FusionModels, LinearRanker, default_models
+
+    e5 = default_models("e5-small")
+    with pytest.raises(IndexMismatchError, match="fitted to encoder 'e5-small'"):
+        searcher.models = e5
+    unknown = LinearRanker(("bm25", "no_such_signal"), np.zeros(2), np.ones(2), np.ones(2), {})
+    with pytest.raises(IndexMismatchError, match=r"no_such_signal.*retrain"):
+        searcher.models = FusionModels.make("hash-64", unknown, None)
+    assert searcher.models is None  # unchanged: still rank fusion
+
+
+def test_an_index_built_with_another_thesaurus_is_refused(hash_index: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from indexer.store import current_version
+
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    manifest = index / current_version(index) / "manifest.json"
+    m = json.loads(manifest.read_text(encoding="utf-8"))
+    m["thesaurus"]["sha256"] = "0" * 64
+    manifest.write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match=r"another thesaurus.*rebuild"):
+        Searcher.open(index)
+
+
 # ------------------------------------------------------------------ with the real embedded model
+
+
+def test_search_names_the_default_models_the_index_carries(e5_index: Path) -> None:
+    s = Searcher.open(e5_index)
+    ranker = s.search("个人破产", top_k=1).to_dict()["ranker"]
+    record = s.data.manifest["ranker"]
+    assert ranker["id"] == record["sha256"][:12] and ranker["kind"] == "linear"
+    assert (ranker["encoder"], ranker["origin"], ranker["calibrated"]) == ("e5-small", "default", True)
+    assert s.search("个人破产", top_k=1, mode="bm25").ranker["kind"] == "bm25"
 
 
 def test_online_litigation_question_finds_an_online_measure(e5_index: Path) -> None:
@@ -150,10 +191,10 @@ def test_large_index_path_scores_sentences_from_disk_like_the_in_memory_path(has
     s = Searcher.open(hash_index)
     q = s.parse("诉讼服务 立案")
     qv = s.embed_query(q)
-    cand, _, aux = s.features(q, qv)
-    in_memory = s._sentence_max(cand, qv)
-    np.testing.assert_allclose(in_memory, aux["sentence_raw"])
+    cand = s.candidates(q, qv)
+    in_memory = s.sentence_max(cand.ids, qv)
+    np.testing.assert_allclose(in_memory, cand.sentence)
     s._units32 = None  # what an index with more distinct texts than UNITS_IN_MEMORY does
-    np.testing.assert_allclose(s._sentence_max(cand, qv), in_memory, atol=1e-6)
+    np.testing.assert_allclose(s.sentence_max(cand.ids, qv), in_memory, atol=1e-6)
     hits = s.search("诉讼服务 立案", top_k=5).hits
     assert hits and all(h.chunk.citation for h in hits)

@@ -8,7 +8,8 @@ import pytest
 
 from indexer.build import build_index
 from indexer.errors import IndexDamagedError, IndexMismatchError, IndexMissingError
-from indexer.store import CURRENT, IndexWriter, clean_leftovers, current_version, load_index, read_manifest
+from indexer.fusion import FusionModels, LinearRanker, default_models
+from indexer.store import CURRENT, IndexWriter, clean_leftovers, current_version, load_index, publish_models, read_manifest
 
 from .conftest import DATA
 
@@ -34,8 +35,56 @@ def test_manifest_records_encoder_dictionary_and_documents(tmp_path: Path) -> No
     assert all(len(d["content_hash"]) == 64 for d in m["documents"].values())
     assert m["version"] == current_version(index) and m["created"].endswith("Z")
     assert all({"size", "sha256"} <= set(f) for f in m["files"].values())
+    assert len(m["dictionary"]["sha256"]) == len(m["thesaurus"]["sha256"]) == 64
+    # no models ship for the test encoder: the version says it has none
+    assert m["ranker"] is None and "ranker.json" not in m["files"]
     data = load_index(index)
-    assert len(data.chunks) == m["counts"]["chunks"] == 11
+    assert len(data.chunks) == m["counts"]["chunks"] == 11 and data.models is None
+
+
+def _models(encoder: str, features: tuple[str, ...] = ("bm25", "sentence")) -> FusionModels:
+    import numpy as np
+
+    n = len(features)
+    ranker = LinearRanker(features, np.zeros(n), np.ones(n), np.ones(n), {"encoder": encoder})
+    return FusionModels.make(encoder, ranker, None)
+
+
+def test_models_are_published_as_a_new_version_and_recorded(tmp_path: Path) -> None:
+    index = _build(tmp_path)
+    before = current_version(index)
+    version = publish_models(index, _models("hash-64"))
+    assert version != before and current_version(index) == version
+    m = read_manifest(index)
+    assert m["ranker"]["sha256"] == m["files"]["ranker.json"]["sha256"] == _models("hash-64").sha256
+    assert (m["ranker"]["encoder"], m["ranker"]["origin"], m["ranker"]["features"]) == ("hash-64", "trained", ["bm25", "sentence"])
+    # everything but the models is the previous version's
+    assert m["documents"] == read_manifest(index, before)["documents"]
+    data = load_index(index)
+    assert data.models is not None and data.models.sha256 == m["ranker"]["sha256"] and len(data.chunks) == 11
+
+
+def test_models_of_another_encoder_are_refused(tmp_path: Path) -> None:
+    index = _build(tmp_path)
+    with pytest.raises(IndexMismatchError, match="fitted to encoder 'e5-small'"):
+        publish_models(index, _models("e5-small"))
+    # a version holding them anyway (written by other means) is refused when loaded
+    e5 = default_models("e5-small")
+    assert e5 is not None
+    writer = IndexWriter(index)
+    writer.write_models(_live(index), read_manifest(index), e5)
+    writer.publish()
+    with pytest.raises(IndexMismatchError, match=r"fitted to 'e5-small'.*retrain"):
+        load_index(index)
+
+
+def test_damaged_models_are_refused(tmp_path: Path) -> None:
+    index = _build(tmp_path)
+    publish_models(index, _models("hash-64"))
+    p = _live(index) / "ranker.json"
+    p.write_bytes(p.read_bytes().replace(b'"trained"', b'"tra1ned"'))
+    with pytest.raises(IndexDamagedError, match="rebuild"):
+        load_index(index)
 
 
 def test_missing_index_says_how_to_build(tmp_path: Path) -> None:

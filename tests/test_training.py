@@ -3,25 +3,62 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from indexer.evaluation import Question
+from indexer.fusion import FusionModels
 from indexer.search import CALIBRATION_FEATURES, FEATURES, Searcher
+from indexer.store import publish_models
 from indexer.training import ranking_lists, train
 
+ANSWERABLE = [
+    Question("个人破产制度", frozenset({"gd_courts_judicial_reform_2021#5"})),
+    Question("网上立案", frozenset({"rules_articles#2", "gd_courts_judicial_reform_2021#18"})),
+    Question("执行款发放期限", frozenset({"notice_items#3"})),
+    Question("院庭长阅核", frozenset({"reform_plan_fullwidth#1"})),
+]
+UNANSWERABLE = [Question("明天天气怎么样", frozenset()), Question("红烧肉怎么做", frozenset())]
 
-def test_training_writes_models_over_the_search_features(hash_index: Path, tmp_path: Path) -> None:
+
+def test_training_fits_models_over_the_search_signals(hash_index: Path, tmp_path: Path) -> None:
     searcher = Searcher.open(hash_index)
-    answerable = [
-        Question("个人破产制度", frozenset({"gd_courts_judicial_reform_2021#5"})),
-        Question("网上立案", frozenset({"rules_articles#2", "gd_courts_judicial_reform_2021#18"})),
-        Question("执行款发放期限", frozenset({"notice_items#3"})),
-        Question("院庭长阅核", frozenset({"reform_plan_fullwidth#1"})),
-    ]
-    unanswerable = [Question("明天天气怎么样", frozenset()), Question("红烧肉怎么做", frozenset())]
-    lists = ranking_lists(searcher, answerable)
+    lists = ranking_lists(searcher, ANSWERABLE)
     assert all(X.shape[1] == len(FEATURES) and X.shape[0] == len(y) for X, y in lists)
-    out = tmp_path / "ranker.json"
-    ranker, calibrator = train(searcher, answerable, unanswerable, out=out)
-    saved = json.loads(out.read_text(encoding="utf-8"))
-    assert saved["ranker"]["features"] == list(FEATURES)
-    assert saved["calibrator"]["features"] == list(CALIBRATION_FEATURES)
-    assert ranker.info["questions"] == 4 and 0 < calibrator.threshold < 1
+    models = train(searcher, ANSWERABLE, UNANSWERABLE)
+    assert searcher.models is models and models.origin == "trained" and models.encoder == "hash-64"
+    assert models.ranker is not None and models.ranker.features == FEATURES
+    assert models.calibrator is not None and models.calibrator.features == CALIBRATION_FEATURES
+    assert models.ranker.info["questions"] == 4 and 0 < models.calibrator.threshold < 1
+    models.save(tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["ranker"]["features"] == list(FEATURES)
+
+
+def test_a_ranker_over_some_signals_reads_them_by_name(hash_index: Path) -> None:
+    searcher = Searcher.open(hash_index)
+    names = ("sentence", "bm25", "coverage_x")
+    models = train(searcher, ANSWERABLE, (), features=names)
+    assert models.ranker is not None and models.ranker.features == names
+    pq = searcher.parse("网上立案")
+    cand = searcher.candidates(pq, searcher.embed_query(pq))
+    full = searcher.features(cand, FEATURES)
+    # the ranker's columns are picked by name from the full matrix, never by position
+    cols = [FEATURES.index(n) for n in names]
+    np.testing.assert_allclose(searcher.rank(cand, full, FEATURES), models.ranker.score(full[:, cols]))
+    np.testing.assert_allclose(searcher.features(cand), full[:, cols])
+
+
+def test_published_models_serve_the_next_searcher(hash_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    searcher = Searcher.open(index)
+    assert searcher.describe_ranking()["kind"] == "rrf"
+    models = train(searcher, ANSWERABLE, UNANSWERABLE)
+    version = publish_models(index, models)
+    again = Searcher.open(index)
+    assert again.version == version != searcher.version
+    assert again.models is not None and again.models.sha256 == models.sha256
+    assert again.describe_ranking() == {**models.describe(), "kind": "linear", "origin": "trained"}
+    assert again.search("网上立案", top_k=3).ranker["id"] == models.id
+    assert isinstance(again.models, FusionModels)
