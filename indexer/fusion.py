@@ -196,8 +196,10 @@ class FusionModels:
         for model in (ranker, calibrator):
             if model is not None:
                 n = len(model.features)
-                if not (model.mean.shape == model.std.shape == model.weights.shape == (n,)) or not all(
-                    np.isfinite(a).all() for a in (model.mean, model.std, model.weights)
+                if (
+                    not (model.mean.shape == model.std.shape == model.weights.shape == (n,))
+                    or not (model.std > 0).all()
+                    or not all(np.isfinite(a).all() for a in (model.mean, model.std, model.weights))
                 ):
                     raise ValueError("fusion models with arrays that do not match their features")
         return cls(encoder, ranker, calibrator, str(d.get("origin", "default")), hashlib.sha256(data).hexdigest())

@@ -68,6 +68,11 @@ def test_models_must_name_their_encoder(tmp_path: Path) -> None:
         FusionModels.from_json(b'{"ranker": {"features": [], "mean": [], "std": [], "weights": []}}')
     with pytest.raises(ValueError):
         FusionModels.from_json(b"not json")
+    bad = b'{"encoder": "e5-small", "ranker": {"features": ["bm25", "sentence"], "mean": [0, 0], "std": [1, 0], "weights": [1, 1]}}'
+    with pytest.raises(ValueError, match="do not match"):
+        FusionModels.from_json(bad)
+    with pytest.raises(ValueError, match="do not match"):
+        FusionModels.from_json(bad.replace(b'"weights": [1, 1]', b'"weights": [1]').replace(b"[1, 0]", b"[1, 1]"))
 
 
 def test_shipped_models_match_their_encoder_and_the_search_signals() -> None:
