@@ -182,12 +182,48 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
             f"- inputs tried {sm['inputs_tried']}, faults injected {sm['faults_injected']}, crashes {sm['crashes']}, "
             f"results changed {sm['results_changed']}, data lost {sm['data_lost']}.",
         ]
-        for part in ("fuzz", "hostile", "kills", "damaged", "bad_corpus", "concurrency"):
+        for part in ("fuzz", "hostile", "hostile_files", "kills", "damaged", "index_faults", "bad_corpus", "concurrency"):
             if part in rel:
-                shown = {k: v for k, v in rel[part].items() if k not in ("cases", "examples", "skipped")}
+                shown = {k: v for k, v in rel[part].items() if k not in ("cases", "examples", "skipped", "compared_with")}
                 lines.append(f"- {part}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+        if "hostile_files" in rel:
+            lines += hostile_files_table(rel["hostile_files"])
     lines += ["", "## Notes", "", *r.get("notes", NOTES)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def hostile_files_table(part: dict) -> list[str]:
+    """The hostile files, one row each: what happened, how long it took and the peak memory."""
+    before = any("before" in c for c in part["cases"])
+    lines = [
+        "",
+        "### Hostile files",
+        "",
+        "Each file is loaded and chunked in a fresh process (what a build or the page's upload check does); time and peak",
+        f"resident memory (VmHWM; the interpreter with its imports is about {min(c['baseline_mb'] or 0 for c in part['cases']):.0f} MB of it)"
+        f" until it is accepted or refused. Bound: {part['bounds']}.",
+        "",
+        "| file | size | outcome | time | peak memory |" + (" before the limits |" if before else ""),
+        "|---|---|---|---|---|" + ("---|" if before else ""),
+    ]
+    for c in part["cases"]:
+        size = f"{c['bytes'] / 2**20:.1f} MiB" if c["bytes"] >= 2**20 else f"{c['bytes'] / 1024:.0f} KiB"
+        row = f"| {c['file']} | {size} | {c['outcome']} | {_secs(c['seconds'])} | {_mb(c['peak_mb'])} |"
+        if before:
+            b = c.get("before") or {}
+            row += f" {b.get('outcome', '–')}, {_secs(b.get('seconds'))}, {_mb(b.get('peak_mb'))} |"
+        lines.append(row)
+    if before:
+        lines += ["", f"'Before the limits' is the same measurement with the code of `{part.get('compared_with', '?')}`."]
+    return lines
+
+
+def _secs(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f} s"
+
+
+def _mb(v: float | None) -> str:
+    return "–" if v is None else f"{v:.0f} MB"
 
 
 NOTES = [

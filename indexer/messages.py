@@ -70,6 +70,7 @@ MESSAGES: dict[str, str] = {
     "docx_total_bytes": "Word 文件过大：解压后超过 {limit} MB，请压缩其中的图片或拆分后上传",
     "docx_members": "Word 文件内含超过 {limit} 个部件，不是正常的 Word 文件，未收录",
     "pdf_pages": "PDF 过长：超过 {limit} 页，请拆分后上传",
+    "html_tags": "网页过于复杂：超过 {limit} 个网页元素，请另存为 .docx 或 .txt 后上传",
     "duplicate": "与已收录的《{title}》（{other}）内容相同，未收录",
     "id_clash": "与 {other} 同名（仅后缀不同），未收录；请改名其中一个",
     # ---- uploads and removals (page library)

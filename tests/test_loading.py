@@ -541,3 +541,73 @@ def test_unreadable_subfolder_is_warned_about(tmp_path: Path, monkeypatch: pytes
     result = load_corpus(tmp_path)
     assert [d.doc_id for d in result.documents] == ["good"]
     assert [(Path(s.path).name, "cannot open this folder" in s.reason) for s in result.skipped] == [("locked", True)]
+
+
+@given(st.text(alphabet="<!->a-", max_size=40))
+def test_comment_removal_matches_the_regular_expression(line: str) -> None:
+    import re
+
+    from indexer.loading import _drop_comments
+
+    assert _drop_comments(line) == re.sub(r"<!--.*?-->", "", line)
+
+
+def test_markdown_lines_of_unclosed_markers_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "markers.md"
+    path.write_text(
+        "# 某某规定\n" + "[" * 50_000 + "\n" + "<!--" * 20_000 + "\n[链接](http://x) **粗体** <!-- 注释 -->\n第一条 内容。\n",
+        encoding="utf-8",
+    )
+    doc = load_document(path)
+    assert doc.paragraphs[-2:] == ("链接 粗体", "第一条 内容。")
+
+
+def test_html_with_more_elements_than_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import loading
+    from indexer.errors import DocumentTooLargeError
+
+    monkeypatch.setattr(loading, "MAX_HTML_TAGS", 100)
+    path = tmp_path / "flat.html"
+    path.write_text("<html><body><h1>某某规定</h1>" + "<p>第一条 内容。</p>" * 100 + "</body></html>", encoding="utf-8")
+    with pytest.raises(DocumentTooLargeError, match="HTML elements") as info:
+        load_document(path)
+    assert info.value.kind == "html_tags"
+
+
+def test_pdf_with_more_pages_than_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pypdf import PdfWriter
+
+    from indexer import loading
+    from indexer.errors import DocumentTooLargeError
+
+    monkeypatch.setattr(loading, "MAX_PDF_PAGES", 3)
+    w = PdfWriter()
+    for _ in range(4):
+        w.add_blank_page(595, 842)
+    path = tmp_path / "long.pdf"
+    with path.open("wb") as fh:
+        w.write(fh)
+    with pytest.raises(DocumentTooLargeError) as info:
+        load_document(path)
+    assert info.value.kind == "pdf_pages"
+
+
+def test_every_limit_kind_has_a_chinese_message() -> None:
+    from indexer.limits import LIMIT_KINDS
+    from indexer.messages import MESSAGES, text
+
+    for kind, limit in LIMIT_KINDS.items():
+        assert kind in MESSAGES
+        shown = text(kind, limit=f"{limit:,}")
+        assert "{" not in shown and ("超过" in shown or "超" in shown)
+
+
+def test_a_document_beyond_a_limit_is_skipped_and_the_rest_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import limits
+
+    monkeypatch.setattr(limits, "MAX_DOCUMENT_CHARS", 500)
+    (tmp_path / "small.txt").write_text("某某规定\n第一条 内容。\n", encoding="utf-8")
+    (tmp_path / "long.txt").write_text("某某规定\n" + "第一条 内容很长。" * 100, encoding="utf-8")
+    result = load_corpus(tmp_path)
+    assert [d.doc_id for d in result.documents] == ["small"]
+    assert [(Path(s.path).name, s.kind) for s in result.skipped] == [("long.txt", "document_chars")]
