@@ -58,6 +58,21 @@ def compose(result: SearchResult, found: bool, confidence: float, max_sentences:
     return Answer(result.query.raw, True, tuple(picked), result.hits, confidence)
 
 
+def first_answer_chunk(ans: Answer) -> str | None:
+    """``doc_id#measure_no`` of the measure the first answer sentence cites.
+
+    For an answer that is not confident (no sentences), the measure it would
+    quote first: the top-ranked one.  ``confidence`` is the probability that
+    this measure is relevant.
+    """
+    if ans.sentences:
+        cited = ans.sentences[0].chunk_id
+        for h in ans.hits:
+            if h.chunk.chunk_id == cited:
+                return h.chunk.key
+    return ans.hits[0].chunk.key if ans.hits else None
+
+
 def answer(searcher: Searcher, question: str, top_k: int = 5, filters: Filters | None = None) -> Answer:
     """Answer ``question`` from the index: cited sentences plus the ranked measures."""
     result = searcher.search(question, top_k=max(top_k, 3), filters=filters)
@@ -68,4 +83,4 @@ def answer(searcher: Searcher, question: str, top_k: int = 5, filters: Filters |
     return ans
 
 
-__all__ = ["CALIBRATION_FEATURES", "answer", "compose", "decide"]
+__all__ = ["CALIBRATION_FEATURES", "answer", "compose", "decide", "first_answer_chunk"]

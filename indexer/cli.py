@@ -217,6 +217,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"(cited {answers['cited_when_found']:.3f}); not found {answers['not_found_when_unanswerable']:.3f} "
             f"of {answers['unanswerable']} unanswerable"
         )
+        print(
+            f"first answer sentence cites a relevant measure: {answers['first_relevant']:.3f} of answerable, "
+            f"{answers['first_relevant_when_found']:.3f} when found; mean confidence {answers['mean_confidence']:.3f}, "
+            f"ECE {answers['ece']:.3f}"
+        )
     return 0
 
 
@@ -314,11 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
     search_args(p)
     p.set_defaults(func=cmd_ask, top_k=5)
 
-    p = sub.add_parser("eval", help="Recall@1/5, MRR@10, nDCG@10 of bm25, dense and hybrid on labelled questions")
+    p = sub.add_parser("eval", help="R@1, Hit@5, Hit@10, MRR@10, nDCG@10 of bm25, dense and hybrid on labelled questions")
     p.add_argument("--queries", required=True, metavar="FILE", help="TSV with columns query and relevant (doc_id#measure_no,…)")
     index_args(p, "encoder (default: the one the index was built with)")
     p.add_argument("--modes", default=None, help="comma-separated subset of bm25,dense,hybrid")
-    p.add_argument("--answers", action="store_true", help="also score the found/not-found decision")
+    p.add_argument(
+        "--answers", action="store_true", help="also score the answers: found/not-found, first sentence relevant, calibration (ECE)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_eval)
 

@@ -160,10 +160,10 @@ def test_eval_prints_three_rankings_side_by_side(hash_index: Path, tmp_path: Pat
     assert code == 0
     d = json.loads(out)
     assert set(d["rankings"]) == {"bm25", "dense", "hybrid"}
-    assert set(d["rankings"]["hybrid"]) >= {"R@1", "R@5", "MRR@10", "nDCG@10"}
-    assert d["answers"]["unanswerable"] == 1
-    code, out, _ = run(capsys, "eval", "--queries", str(f), "--index", str(hash_index))
-    assert code == 0 and "R@1" in out and "hybrid" in out
+    assert set(d["rankings"]["hybrid"]) >= {"R@1", "R@5", "Hit@5", "Hit@10", "MRR@10", "nDCG@10"}
+    assert d["answers"]["unanswerable"] == 1 and {"ece", "first_relevant", "calibration_bins"} <= set(d["answers"])
+    code, out, _ = run(capsys, "eval", "--queries", str(f), "--index", str(hash_index), "--answers")
+    assert code == 0 and "R@1" in out and "Hit@10" in out and "hybrid" in out and "ECE" in out
 
 
 # ------------------------------------------------------------------ hostile input (issue 14)
