@@ -385,7 +385,8 @@ def _build(
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "corpus": str(corpus_dir),
-        "encoder": {"model_id": encoder.model_id, "spec": _spec_of(encoder), "dim": encoder.dim},
+        # the weights' hashes (source model, fine-tuned adapter) where the encoder reports them
+        "encoder": {"model_id": encoder.model_id, "spec": _spec_of(encoder), "dim": encoder.dim, **getattr(encoder, "fingerprint", {})},
         "segmenter": {"fingerprint": segmenter.fingerprint},
         "dictionary": {"sha256": segmenter.dictionary_sha256},
         "thesaurus": {"sha256": thesaurus_sha256()},
@@ -441,6 +442,8 @@ def _build(
 
 def _spec_of(encoder: Encoder) -> str:
     mid = encoder.model_id
+    if getattr(encoder, "spec", None):
+        return str(encoder.spec)
     return "hash-" + str(encoder.dim) if mid.startswith("hash") else mid
 
 

