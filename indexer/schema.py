@@ -56,6 +56,13 @@ class Chunk:
     ``text`` is the measure as printed, paragraphs joined by newlines, its
     number label (``5.``, ``第二十三条``) included.  ``sentences`` split the
     text: ``"".join(sentences) == text.replace("\\n", "")``.
+
+    An article inserted by amendment (第一百三十三条之一) keeps its base number
+    in ``measure_no`` (133) and its suffix in ``measure_suffix`` (``之一``); the
+    suffix is empty for every other measure.  A *passage* — a preamble or the
+    introduction of a section, text that belongs to no numbered measure — has
+    ``measure_no`` 0 and a chunk_id naming its place (``doc#引言``,
+    ``doc#第二部分引言``).
     """
 
     chunk_id: str
@@ -68,11 +75,22 @@ class Chunk:
     sentences: tuple[str, ...]
     citation: str
     label: str = ""
+    measure_suffix: str = ""
+
+    @property
+    def kind(self) -> str:
+        """``measure`` for a numbered measure or article, ``passage`` for a preamble or section introduction."""
+        return "passage" if self.measure_no == 0 else "measure"
 
     @property
     def key(self) -> str:
-        """``doc_id#measure_no``, the form the evaluation labels use."""
-        return f"{self.doc_id}#{self.measure_no}"
+        """``doc_id#measure_no`` (``doc_id#133之一`` for an inserted article), the form the evaluation labels use.
+
+        A passage's key is its chunk_id.
+        """
+        if self.measure_no == 0:
+            return self.chunk_id
+        return f"{self.doc_id}#{self.measure_no}{self.measure_suffix}"
 
     @property
     def body(self) -> str:
@@ -91,6 +109,8 @@ class Chunk:
             "sentences": list(self.sentences),
             "citation": self.citation,
             "label": self.label,
+            "measure_suffix": self.measure_suffix,
+            "kind": self.kind,
         }
 
     @classmethod
@@ -106,6 +126,7 @@ class Chunk:
             sentences=tuple(d["sentences"]),
             citation=d["citation"],
             label=d.get("label", ""),
+            measure_suffix=d.get("measure_suffix", ""),
         )
 
 
@@ -131,6 +152,7 @@ class Hit:
             "doc_title": c.doc_title,
             "section": c.section,
             "measure_no": c.measure_no,
+            "measure_suffix": c.measure_suffix,
             "measure_title": c.measure_title,
             "text": c.text,
             "citation": c.citation,
