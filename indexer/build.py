@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .bm25 import BM25Index
-from .chunking import segment_document
+from .chunking import Coverage, segment_document
 from .dense import DenseIndex
 from .encoders import DEFAULT_MODEL, Encoder, get_encoder
 from .errors import BadInputError, IndexerError
@@ -77,6 +77,8 @@ class BuildReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
     cleaned: tuple[str, ...] = field(default_factory=tuple)
+    #: documents with body text in no chunk: (doc_id, paragraphs, characters)
+    unchunked: tuple[tuple[str, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +96,7 @@ class BuildReport:
             "tokens_embedded": self.tokens_embedded,
             "seconds": round(self.seconds, 3),
             "embed_seconds": round(self.embed_seconds, 3),
+            "unchunked": [{"doc_id": d, "paragraphs": p, "chars": c} for d, p, c in self.unchunked],
         }
 
 
@@ -217,7 +220,14 @@ def build_index(
         if _same_setup(previous, encoder.model_id, segmenter, models) and not (added or changed or removed) and not force:
             chunks_n = int(previous["counts"]["chunks"])
             return BuildReport(
-                str(index_dir), previous["version"], True, len(docs), chunks_n, skipped=tuple(skipped), cleaned=tuple(cleaned)
+                str(index_dir),
+                previous["version"],
+                True,
+                len(docs),
+                chunks_n,
+                skipped=tuple(skipped),
+                cleaned=tuple(cleaned),
+                unchunked=_flagged(prev_docs),
             )
         return _build(
             corpus_dir, index_dir, docs, skipped, encoder, segmenter, models, (added, changed, removed), progress, on_progress, t0, cleaned
@@ -225,13 +235,15 @@ def build_index(
 
 
 def _same_setup(previous: dict[str, Any], model_id: str, segmenter: Segmenter, models: FusionModels | None) -> bool:
-    """Whether the index was built with this encoder, dictionary, thesaurus and ranking models."""
+    """Whether the index was built with this encoder, dictionary, thesaurus, parsing code and ranking models."""
     if not previous or previous["encoder"].get("model_id") != model_id:
         return False
     if previous["segmenter"].get("fingerprint") != segmenter.fingerprint:
         return False
     if previous.get("thesaurus", {}).get("sha256") != thesaurus_sha256():
         return False
+    if previous.get("parser", {}).get("fingerprint") != parser_fingerprint():
+        return False  # new loading or chunking code re-reads the files (their embeddings are reused)
     record = previous.get("ranker")
     return (record or {}).get("sha256") == (models.sha256 if models is not None else None)
 
@@ -289,14 +301,15 @@ def _build(
     for i, doc in enumerate(docs):
         old = prev_docs.get(doc.doc_id)
         kept = reusable.chunks.get(doc.doc_id, [])
-        if old is not None and old.get("content_hash") == doc.content_hash and len(kept) == old["chunks"]:
+        if old is not None and old.get("content_hash") == doc.content_hash and len(kept) == old["chunks"] and "coverage" in old:
             doc_chunks, scheme = [c for c, _ in kept], old["scheme"]
+            coverage = Coverage.from_dict(old["coverage"])
             chunk_lines.extend(line for _, line in kept)
         else:
             if not doc.paragraphs:  # known when the files were scanned, gone from the live index since
                 doc = docs[i] = load_document(doc.path, doc.doc_id)
             layout = segment_document(doc)
-            doc_chunks, scheme = list(layout.chunks), layout.scheme
+            doc_chunks, scheme, coverage = list(layout.chunks), layout.scheme, Coverage.of(doc, layout)
             chunk_lines.extend([None] * len(doc_chunks))
         chunks.extend(doc_chunks)
         doc_meta[doc.doc_id] = {
@@ -305,8 +318,12 @@ def _build(
             "content_hash": doc.content_hash,
             "scheme": scheme,
             "chunks": len(doc_chunks),
+            "measures": coverage.measures,
+            "coverage": coverage.to_dict(),
             "load_warnings": list(doc.warnings),
-            "warnings": list(doc.warnings) + ([] if doc_chunks else ["no_measures"]),
+            "warnings": list(doc.warnings)
+            + ([] if coverage.measures else ["no_measures"])
+            + ([coverage.warning] if coverage.flagged else []),
         }
 
     # --- what must be embedded: unique texts, in first-seen order
@@ -437,7 +454,17 @@ def _build(
         seconds=time.perf_counter() - t0,
         embed_seconds=embed_seconds,
         cleaned=tuple(cleaned),
+        unchunked=_flagged(doc_meta),
     )
+
+
+def _flagged(doc_meta: dict[str, dict[str, Any]]) -> tuple[tuple[str, int, int], ...]:
+    """(doc_id, paragraphs, characters) of each document whose body text is partly in no chunk."""
+    out = []
+    for doc_id, m in doc_meta.items():
+        if "coverage" in m and (cov := Coverage.from_dict(m["coverage"])).flagged:
+            out.append((doc_id, cov.lost_paragraphs, cov.lost_chars))
+    return tuple(out)
 
 
 def _spec_of(encoder: Encoder) -> str:

@@ -37,6 +37,8 @@ class DocumentInfo:
     scheme: str
     file_name: str
     warnings: tuple[str, ...] = ()
+    #: paragraphs of body text in no chunk (the chunker misread part of the document; a warning says so)
+    unchunked: int = 0
 
     @property
     def year(self) -> int | None:
@@ -86,11 +88,12 @@ def list_documents(searcher: Searcher) -> tuple[DocumentInfo, ...]:
             source=str(m.get("source") or ""),
             date=str(m.get("date") or ""),
             fmt=str(m.get("fmt") or PurePath(str(m.get("path", ""))).suffix.lstrip(".")),
-            measures=int(m.get("chunks", 0)),
+            measures=int(m.get("measures", m.get("chunks", 0))),
             scheme=str(m.get("scheme") or ""),
             # the name only: the page never shows where the corpus lives on the server
             file_name=PurePath(str(m.get("path", ""))).name,
             warnings=tuple(str(w) for w in m.get("warnings", ())),
+            unchunked=int(m.get("coverage", {}).get("lost_paragraphs", 0)),
         )
         for d, m in docs.items()
     ]

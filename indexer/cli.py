@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .chunking import segment_document
+from .chunking import Coverage, segment_document
 from .encoders import DEFAULT_MODEL
 from .errors import BadInputError, IndexerError
 from .loading import SUPPORTED_SUFFIXES, load_corpus, load_document
@@ -49,12 +49,18 @@ def cmd_chunks(args: argparse.Namespace) -> int:
         raise BadInputError(f"no such file or folder: {args.path}")
     for doc in docs:
         layout = segment_document(doc)
+        cov = Coverage.of(doc, layout)
         if args.json:
-            _dump({"doc": doc.meta(), "chunks": [c.to_dict() for c in layout.chunks]})
+            # every paragraph in no chunk, with its role: title, metadata, heading, closing — anything else is lost text
+            unchunked = [{"paragraph": i, "role": layout.roles[i], "text": doc.paragraphs[i]} for i in layout.unchunked()]
+            chunks = [c.to_dict() for c in layout.chunks]
+            _dump({"doc": doc.meta(), "chunks": chunks, "scheme": layout.scheme, "coverage": cov.to_dict(), "unchunked": unchunked})
             continue
-        print(f"{doc.title}  [{doc.doc_id}; {doc.source or '?'}; {doc.date or '?'}; {len(layout.chunks)} measures]")
+        print(f"{doc.title}  [{doc.doc_id}; {doc.source or '?'}; {doc.date or '?'}; {cov.measures} measures, {cov.passages} passages]")
         for c in layout.chunks:
-            print(f"  {c.measure_no:>3}  {c.section[:24]:<24}  {c.measure_title[:40]}")
+            print(f"  {str(c.measure_no) + c.measure_suffix if c.measure_no else '—':>6}  {c.section[:24]:<24}  {c.measure_title[:40]}")
+        named = ", ".join(f"{role} {n}" for role, n in sorted(cov.unchunked.items()))
+        print(f"  in no chunk: {named or 'nothing'}" + (f" — {cov.warning}" if cov.lost_paragraphs else ""))
     return 0
 
 
@@ -80,6 +86,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"reused {report.texts_reused}; {report.seconds:.1f} s"
         )
     # skipped files are not listed here: loading already warned about each one, once (on stderr)
+    for doc_id, paragraphs, chars in report.unchunked:
+        print(
+            f"  {doc_id}: {paragraphs} 段未归入任何条款 ({chars} characters of body text in no measure; see python -m indexer chunks FILE)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -118,13 +118,15 @@ def compare_theme(searcher: Searcher, theme: str, by: GroupBy = "document", per_
     documents: Mapping[str, Mapping[str, Any]] = searcher.data.manifest.get("documents", {})
     out: list[GroupCoverage] = []
     for key, label, doc_ids in groups_of(documents, by):
-        measures = sum(int(documents[d].get("chunks", 0)) for d in doc_ids)
-        if measures == 0:
+        # chunks hold the measures and the passages (preambles, section intros) beside them
+        chunks = sum(int(documents[d].get("chunks", 0)) for d in doc_ids)
+        measures = sum(int(documents[d].get("measures", documents[d].get("chunks", 0))) for d in doc_ids)
+        if chunks == 0:
             out.append(GroupCoverage(key, label, doc_ids, 0.0, False, 0, 0, ()))
             continue
         # document filters rather than year filters: undated documents form a group too,
         # and a year group is exactly its documents
-        result = searcher.search(theme, top_k=min(MAX_TOP_K, measures), filters=Filters.make(doc_ids=doc_ids))
+        result = searcher.search(theme, top_k=min(MAX_TOP_K, chunks), filters=Filters.make(doc_ids=doc_ids))
         found, confidence = decide(searcher.calibrator, result)
         matches = sum(1 for h in result.hits if h.signals.get("coverage_x", 0.0) >= MATCH_COVERAGE)
         out.append(GroupCoverage(key, label, doc_ids, float(confidence), bool(found), matches, measures, result.hits[:per_group]))

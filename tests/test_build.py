@@ -37,7 +37,7 @@ def corpus(tmp_path: Path) -> Path:
 def test_first_build_embeds_sentences_titles_and_document_titles_once(corpus: Path, tmp_path: Path) -> None:
     enc = CountingEncoder()
     report = build_index(corpus, tmp_path / "index", encoder=enc)
-    assert report.documents == 3 and report.chunks == 11 and not report.up_to_date
+    assert report.documents == 3 and report.chunks == 11 + 3 and not report.up_to_date  # 11 measures, 3 preambles
     assert len(enc.embedded) == len(set(enc.embedded)) == report.texts_embedded
     assert "某某法院诉讼服务规则" in enc.embedded  # a document title
     assert "完善院庭长阅核制度" in enc.embedded  # a measure title
@@ -92,7 +92,7 @@ def test_added_and_removed_documents(corpus: Path, tmp_path: Path) -> None:
     shutil.copy(REFORM_PLAN, corpus)
     report = build_index(corpus, index, model="hash")
     assert report.added == ("gd_courts_judicial_reform_2021",) and report.removed == ("notice_items",)
-    assert report.chunks == 4 + 4 + 24
+    assert report.chunks == 4 + 4 + 24 + 3  # measures, and the preamble of each document
 
 
 def test_bad_files_are_skipped_and_reported(corpus: Path, tmp_path: Path) -> None:
@@ -222,3 +222,48 @@ def test_chunks_from_other_parsing_code_are_not_reused(corpus: Path, tmp_path: P
     monkeypatch.setattr(loading, "parse_document", lambda data, path, *a: parsed.append(Path(path).name) or real(data, path, *a))
     build_index(corpus, index, model="hash", force=True)
     assert len(parsed) == 3
+
+
+def test_new_parsing_code_rebuilds_without_force(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # an index cut by older chunking code (say, with 第X条之一 merged into article X) is brought up to date
+    import indexer.build as build
+
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    monkeypatch.setattr(build, "parser_fingerprint", lambda: "other-code")
+    assert is_stale(corpus, index)
+    report = build_index(corpus, index, model="hash")
+    assert not report.up_to_date and report.texts_embedded == 0  # re-cut, every text reused
+    assert build_index(corpus, index, model="hash").up_to_date
+
+
+def test_documents_with_body_text_in_no_chunk_are_flagged(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import indexer.build as build
+    from indexer.catalog import list_documents
+    from indexer.chunking import segment_document
+    from indexer.search import Searcher
+
+    def misread(doc):  # a chunker that drops the measures of one document, as a misreading would
+        layout = segment_document(doc)
+        if doc.doc_id != "rules_articles":
+            return layout
+        keep = [i for i, c in enumerate(layout.chunks) if c.measure_no <= 1]
+        owner = tuple(keep.index(o) if o in keep else -1 for o in layout.owner)
+        return dataclasses.replace(layout, owner=owner, chunks=tuple(layout.chunks[i] for i in keep))
+
+    monkeypatch.setattr(build, "segment_document", misread)
+    index = tmp_path / "index"
+    report = build_index(corpus, index, model="hash")
+    (flag,) = report.unchunked
+    assert flag[:2] == ("rules_articles", 5) and flag[2] > 30  # articles 2–4, with their sub-items
+    assert report.to_dict()["unchunked"] == [{"doc_id": "rules_articles", "paragraphs": 5, "chars": flag[2]}]
+    meta = load_index(index).manifest["documents"]["rules_articles"]
+    assert "5 段未归入任何条款" in meta["warnings"] and meta["coverage"]["lost_paragraphs"] == 5
+    assert meta["measures"] == 1 and meta["coverage"]["unchunked_by_role"]["measure"] == 5
+    info = {d.doc_id: d for d in list_documents(Searcher.open(index))}
+    assert info["rules_articles"].unchunked == 5 and "5 段未归入任何条款" in info["rules_articles"].row()["提示"]
+    assert info["notice_items"].unchunked == 0 and "未归入" not in info["notice_items"].row()["提示"]
+    # an up-to-date build still says so
+    assert build_index(corpus, index, model="hash").unchunked == report.unchunked

@@ -24,13 +24,20 @@ def test_chunks_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "chunks", str(REFORM_PLAN), "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"doc", "chunks"}
+    assert set(data) >= {"doc", "chunks", "scheme", "coverage", "unchunked"}
     assert set(data["doc"]) >= {"doc_id", "title", "source", "date", "path"}
     assert data["doc"]["title"] == "2021年全省法院司法改革工作要点"
-    assert len(data["chunks"]) == 24
-    first = data["chunks"][0]
-    assert set(first) >= CHUNK_FIELDS
-    assert isinstance(first["measure_no"], int) and isinstance(first["sentences"], list)
+    # 24 measures and the preamble as a passage
+    assert [c["kind"] for c in data["chunks"]] == ["passage"] + ["measure"] * 24
+    first = data["chunks"][1]
+    assert set(first) >= CHUNK_FIELDS | {"measure_suffix", "kind"}
+    assert isinstance(first["measure_no"], int) and isinstance(first["sentences"], list) and first["measure_suffix"] == ""
+    # every paragraph in no chunk, with its role; none of them is lost body text
+    assert data["scheme"] == "numbered"
+    assert data["coverage"]["measures"] == 24 and data["coverage"]["passages"] == 1 and data["coverage"]["lost_paragraphs"] == 0
+    assert {u["role"] for u in data["unchunked"]} == {"heading", "closing"}
+    assert data["coverage"]["unchunked_by_role"] == {"heading": 5, "closing": 1}
+    assert any(u["text"] == "一、完善服务中心大局工作机制" and u["role"] == "heading" for u in data["unchunked"])
 
 
 def test_chunks_folder_prints_one_object_per_document(capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,7 +93,7 @@ def test_build_then_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "idx"), "--model", "hash", "--json", "--quiet")
     assert code == 0
     report = json.loads(out)
-    assert report["documents"] == 3 and report["chunks"] == 11 and not report["up_to_date"]
+    assert report["documents"] == 3 and report["chunks"] == 11 + 3 and not report["up_to_date"]
     code, out, _ = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "idx"), "--quiet")
     assert code == 0 and "up to date" in out
 

@@ -70,7 +70,7 @@ def test_sentence_transformers_index_builds_saves_loads_and_searches(tmp_path: P
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     spec = f"st:{gt.get_model_path()}"
     report = build_index(DATA, tmp_path / "index", model=spec)
-    assert report.chunks == 11 and report.texts_embedded > 0
+    assert report.chunks == 11 + 3 and report.texts_embedded > 0
     searcher = Searcher.open(tmp_path / "index")  # the index remembers its encoder
     assert searcher.encoder.model_id == spec and searcher.data.dense.dim == 384
     hits = searcher.search("立案", top_k=3).hits

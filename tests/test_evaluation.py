@@ -80,3 +80,32 @@ def test_found_decision_on_dev_and_labelled_unanswerable(shared_index: Path) -> 
     assert dev["found_when_answerable"] >= 0.9 and dev["cited_when_found"] == 1.0
     assert 0.0 <= dev["ece"] <= 1.0 and sum(b["n"] for b in dev["calibration_bins"]) == 44
     assert unanswerable["not_found_when_unanswerable"] >= 0.75
+
+
+def test_inserted_articles_are_labels_filters_and_similar_measures(tmp_path: Path) -> None:
+    """刑法#133之一 in an eval TSV, a search filter and similar measures: chunk ids with 之N work everywhere."""
+    from indexer.build import build_index
+    from indexer.search import Filters
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "law.md").write_text(
+        "# 某某法\n\n第一条 为了测试，制定本法。\n\n第二条 醉酒驾驶机动车的，依法处罚。\n\n"
+        "第二条之一 在道路上追逐竞驶，情节恶劣的，处拘役，并处罚金。\n\n第三条 本法自公布之日起施行。\n",
+        encoding="utf-8",
+    )
+    (corpus / "other.md").write_text(
+        "# 另一规定\n\n第一条 道路交通管理应当依法进行。\n\n第二条 本规定自公布之日起施行。\n", encoding="utf-8"
+    )
+    build_index(corpus, tmp_path / "index", model="hash")
+    searcher = Searcher.open(tmp_path / "index")
+    tsv = tmp_path / "q.tsv"
+    tsv.write_text("query\trelevant\n在道路上追逐竞驶情节恶劣\tlaw#2之一\n", encoding="utf-8")
+    questions = load_questions(tsv)
+    assert questions[0].relevant == frozenset({"law#2之一"})
+    assert evaluate(searcher, questions, modes=["bm25"])["bm25"]["R@1"] == 1.0
+    hits = searcher.search("追逐竞驶", top_k=3, mode="bm25", filters=Filters.make(doc_ids=["law"])).hits
+    assert hits[0].chunk.chunk_id == "law#2之一" and hits[0].to_dict()["measure_suffix"] == "之一"
+    assert hits[0].chunk.citation == "《某某法》第二条之一"
+    assert searcher.data.chunks[searcher.position("law#2之一")].label == "第二条之一"
+    assert {h.chunk.doc_id for h in searcher.similar("law#2之一", top_k=2)} == {"other"}

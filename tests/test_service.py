@@ -15,7 +15,7 @@ def test_service_builds_searches_adds_and_removes(tmp_path: Path) -> None:
     svc = IndexService(corpus, tmp_path / "index", model="hash")
     assert svc.is_stale()
     report = svc.ensure_built()
-    assert report is not None and report.chunks == 11
+    assert report is not None and report.chunks == 11 + 3  # 11 measures, 3 preambles
     assert svc.ensure_built() is None
     first = svc.searcher()
     assert svc.searcher() is first  # loaded once

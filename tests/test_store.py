@@ -39,7 +39,7 @@ def test_manifest_records_encoder_dictionary_and_documents(tmp_path: Path) -> No
     # no models ship for the test encoder: the version says it has none
     assert m["ranker"] is None and "ranker.json" not in m["files"]
     data = load_index(index)
-    assert len(data.chunks) == m["counts"]["chunks"] == 11 and data.models is None
+    assert len(data.chunks) == m["counts"]["chunks"] == 11 + 3 and data.models is None  # 11 measures, 3 preambles
 
 
 def _models(encoder: str, features: tuple[str, ...] = ("bm25", "sentence")) -> FusionModels:
@@ -143,7 +143,7 @@ def test_interrupted_build_leaves_previous_index_and_is_cleaned_up(tmp_path: Pat
     writer = IndexWriter(index)  # a build that dies before publishing
     (writer.tmp / "chunks.jsonl").write_text("half written", encoding="utf-8")
     assert current_version(index) == before
-    assert len(load_index(index).chunks) == 11
+    assert len(load_index(index).chunks) == 11 + 3
     removed = clean_leftovers(index)
     assert writer.tmp.name in removed and not writer.tmp.exists()
 
@@ -282,7 +282,7 @@ def test_binary_current_pointer_is_a_damaged_index(tmp_path: Path, content: byte
     with pytest.raises(IndexDamagedError, match="rebuild"):
         load_index(index)
     build_index(tmp_path / "corpus", index, model="hash")  # and a build replaces it
-    assert len(load_index(index).chunks) == 11
+    assert len(load_index(index).chunks) == 11 + 3
 
 
 def test_build_into_a_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -323,7 +323,7 @@ def test_full_disk_while_writing_is_a_clear_error_and_keeps_the_old_index(tmp_pa
         build_index(tmp_path / "corpus", index, model="hash", force=True)
     assert current_version(index) == before and not list(index.glob(".tmp-*"))
     monkeypatch.undo()
-    assert len(load_index(index).chunks) == 11
+    assert len(load_index(index).chunks) == 11 + 3
 
 
 def test_build_waiting_for_another_build_says_so_and_gives_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -355,4 +355,4 @@ def test_build_waiting_for_another_build_goes_on_when_it_ends(tmp_path: Path) ->
     fcntl.flock(other.fileno(), fcntl.LOCK_EX)
     threading.Timer(0.3, other.close).start()  # closing the file releases its lock
     report = build_index(DATA, index, model="hash", lock_timeout=30)
-    assert report.chunks == 11 and current_version(index) == report.version
+    assert report.chunks == 11 + 3 and current_version(index) == report.version
