@@ -61,7 +61,7 @@ def test_models_are_published_as_a_new_version_and_recorded(tmp_path: Path) -> N
     # everything but the models is the previous version's
     assert m["documents"] == read_manifest(index, before)["documents"]
     data = load_index(index)
-    assert data.models is not None and data.models.sha256 == m["ranker"]["sha256"] and len(data.chunks) == 11
+    assert data.models is not None and data.models.sha256 == m["ranker"]["sha256"] and len(data.chunks) == 11 + 3
 
 
 def test_models_of_another_encoder_are_refused(tmp_path: Path) -> None:
