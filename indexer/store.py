@@ -42,7 +42,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -657,53 +657,91 @@ class Reusable:
     chunks: dict[str, list[tuple[Chunk, bytes]]] = field(default_factory=dict)
 
 
-def load_reusable(index_dir: Path, model_id: str, dim: int) -> Reusable:
-    """Embeddings, BM25 tokens and chunks of the live index, for reuse.
+def _intact(root: Path, manifest: dict[str, Any], names: Iterable[str]) -> bool:
+    """True when each of ``names`` is listed in the manifest and has the recorded size and SHA-256.
 
-    Embeddings are reused from any earlier format version built with the same
-    encoder (a format change must not cost a full re-embedding); they are only
-    taken from files whose checksums match.  Returns empty maps when there is
-    nothing usable: a build then simply embeds everything.
+    As in :func:`verify_files`, files above ``VERIFY_HASH_MAX_BYTES`` are checked by size only.
+    """
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return False
+    for name in names:
+        meta = files.get(name)
+        try:
+            if not isinstance(meta, dict) or (size := (root / name).stat().st_size) != meta["size"]:
+                return False
+            if size <= VERIFY_HASH_MAX_BYTES and _sha256(root / name) != meta["sha256"]:
+                return False
+        except (OSError, KeyError, TypeError):
+            return False
+    return True
+
+
+def _versions_newest_first(index_dir: Path, live: str | None) -> list[str]:
+    others = sorted((p.name for p in index_dir.glob("v-*") if p.is_dir() and p.name != live), reverse=True)
+    return ([live] if live else []) + others
+
+
+def load_reusable(index_dir: Path, model_id: str, dim: int) -> Reusable:
+    """Embeddings, BM25 tokens and chunks of earlier index versions, for reuse.
+
+    Every file is verified on its own against its version's manifest (size
+    and SHA-256), so one damaged file (say ``dense.faiss``) costs only what
+    it holds: embeddings come from every version built with the same encoder
+    whose vector files are intact (the live one first, then older ones), also
+    from an earlier format version (a format change must not cost a full
+    re-embedding); tokens and chunks from the live version when their files
+    are intact and of this format.  Returns empty maps when there is nothing
+    usable: a build then simply embeds everything.
     """
     try:
-        version = current_version(index_dir)
-        if version is None:
-            return Reusable()
+        live = current_version(index_dir)
+    except IndexerError:
+        live = None  # a damaged pointer: the versions themselves may still be intact
+    vectors: dict[bytes, np.ndarray] = {}
+    tokens: dict[str, list[Any]] = {}
+    chunks: dict[str, list[tuple[Chunk, bytes]]] = {}
+    live_manifest: dict[str, Any] = {}
+    for version in _versions_newest_first(index_dir, live) if index_dir.is_dir() else []:
         root = index_dir / version
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        validate_manifest(manifest, root / MANIFEST, index_dir, require_current_format=False)
-        if manifest["encoder"].get("model_id") != model_id or int(manifest["encoder"].get("dim", -1)) != dim:
-            return Reusable()
-        fingerprint = manifest.get("segmenter", {}).get("fingerprint")
-        same_format = manifest.get("format_version") == FORMAT_VERSION and bool(fingerprint)
-        if same_format:
-            verify_files(index_dir, version, manifest)
-        for name in ("units.npy", "unit_keys.npy"):
-            meta = manifest["files"][name]
-            if same_format and meta["size"] <= VERIFY_HASH_MAX_BYTES:
-                continue  # just checked with every other file
-            if (root / name).stat().st_size != meta["size"] or _sha256(root / name) != meta["sha256"]:
-                raise IndexDamagedError(f"{name} is damaged")
-        keys = np.load(root / "unit_keys.npy")
-        units = np.load(root / "units.npy")
-        # numpy's S20 drops trailing NUL bytes on read: pad back to the 20-byte SHA-1, or
-        # one key in 256 would never match and its text would be embedded on every build
-        vectors = {bytes(k).ljust(20, b"\x00"): units[i] for i, k in enumerate(keys)}
-        tokens: dict[str, list[Any]] = {}
-        chunks: dict[str, list[tuple[Chunk, bytes]]] = {}
-        if same_format:
-            fps = [f.decode() for f in np.load(root / "chunk_index.npz")["fingerprints"]]
-            for fp, toks in zip(fps, _read_tokens(root), strict=False):
-                if toks is not None:
-                    tokens[f"{fingerprint}:{fp}"] = toks
-            with (root / "chunks.jsonl").open("rb") as fb:
-                for raw in fb:
-                    c = Chunk.from_dict(json.loads(raw))
-                    chunks.setdefault(c.doc_id, []).append((c, raw))
-        return Reusable(vectors, tokens, manifest, chunks)
-    except (IndexerError, OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        log.warning("previous index in %s not reused (%s); embedding everything", index_dir, exc)
-        return Reusable()
+        try:
+            manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+            validate_manifest(manifest, root / MANIFEST, index_dir, require_current_format=False)
+            if manifest["encoder"].get("model_id") != model_id or int(manifest["encoder"].get("dim", -1)) != dim:
+                continue
+            if version == live:
+                live_manifest = manifest
+            if _intact(root, manifest, ("units.npy", "unit_keys.npy")):
+                keys = np.load(root / "unit_keys.npy")
+                units = np.load(root / "units.npy")
+                if units.ndim != 2 or units.shape[1] != dim or len(keys) != len(units):
+                    raise ValueError("vector files do not match")
+                # numpy's S20 drops trailing NUL bytes on read: pad back to the 20-byte SHA-1, or
+                # one key in 256 would never match and its text would be embedded on every build
+                for i, k in enumerate(keys):
+                    vectors.setdefault(bytes(k).ljust(20, b"\x00"), units[i])
+            else:
+                log.warning("vectors of index version %s are damaged; not reused", version)
+            fingerprint = manifest.get("segmenter", {}).get("fingerprint")
+            token_file = TOKENS_FILE if TOKENS_FILE in manifest.get("files", {}) else "tokens.jsonl"
+            if (
+                version == live
+                and manifest.get("format_version") == FORMAT_VERSION
+                and fingerprint
+                and _intact(root, manifest, ("chunk_index.npz", "chunks.jsonl", token_file))
+            ):
+                validate_manifest(manifest, root / MANIFEST, index_dir)  # its documents are read with the chunks
+                fps = [f.decode() for f in np.load(root / "chunk_index.npz")["fingerprints"]]
+                for fp, toks in zip(fps, _read_tokens(root), strict=False):
+                    if toks is not None:
+                        tokens[f"{fingerprint}:{fp}"] = toks
+                with (root / "chunks.jsonl").open("rb") as fb:
+                    for raw in fb:
+                        c = Chunk.from_dict(json.loads(raw))
+                        chunks.setdefault(c.doc_id, []).append((c, raw))
+        except (IndexerError, OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            log.warning("index version %s in %s not reused (%s)", version, index_dir, exc)
+    return Reusable(vectors, tokens, live_manifest, chunks)
 
 
 # --------------------------------------------------------------------------- manifest schema

@@ -267,3 +267,33 @@ def test_documents_with_body_text_in_no_chunk_are_flagged(corpus: Path, tmp_path
     assert info["notice_items"].unchunked == 0 and "未归入" not in info["notice_items"].row()["提示"]
     # an up-to-date build still says so
     assert build_index(corpus, index, model="hash").unchunked == report.unchunked
+
+
+def _live(index: Path) -> Path:
+    return index / (index / "CURRENT").read_text(encoding="utf-8").strip()
+
+
+def test_a_rebuild_after_damage_reuses_every_verified_embedding(corpus: Path, tmp_path: Path) -> None:
+    """Issue 13.5: only dense.faiss damaged → 重建索引 embeds nothing again."""
+    index = tmp_path / "index"
+    first = build_index(corpus, index, encoder=CountingEncoder())
+    dense = _live(index) / "dense.faiss"
+    dense.write_bytes(dense.read_bytes()[:100])
+    enc = CountingEncoder()
+    report = build_index(corpus, index, encoder=enc, force=True)
+    assert enc.embedded == [] and report.texts_reused == first.texts_embedded
+    load_index(index)  # and the new version is whole
+
+
+def test_vectors_come_from_any_intact_version(corpus: Path, tmp_path: Path) -> None:
+    """A damaged live units.npy: the vectors of the previous version (checked against its own manifest) are used."""
+    index = tmp_path / "index"
+    build_index(corpus, index, encoder=CountingEncoder())
+    (corpus / "extra.txt").write_text("补充规定\n\n第一条 人民法院应当公开审判流程信息。\n", encoding="utf-8")
+    build_index(corpus, index, encoder=CountingEncoder())
+    units = _live(index) / "units.npy"
+    units.write_bytes(units.read_bytes()[:-64] + bytes(64))  # same size, other bytes
+    enc = CountingEncoder()
+    build_index(corpus, index, encoder=enc, force=True)
+    # only the texts the older version never had are embedded again
+    assert sorted(enc.embedded) == sorted({"人民法院应当公开审判流程信息。", "补充规定"})
