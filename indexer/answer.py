@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fusion import Calibrator
-from .schema import Answer, AnswerSentence
+from .schema import Answer, AnswerSentence, Chunk
 from .search import CALIBRATION_FEATURES, Filters, Searcher, SearchResult
 
 #: at most this many sentences are quoted
@@ -33,6 +33,19 @@ def decide(calibrator: Calibrator | None, result: SearchResult) -> tuple[bool, f
     return p >= calibrator.threshold, p
 
 
+_EDGE_PUNCT = " \t\u3000。．.；;：:，,、！!？?"
+
+
+def is_heading(chunk: Chunk, sentence: str) -> bool:
+    """True for a sentence that is only the measure's number and/or title: no content of its own to quote."""
+    text = sentence.strip()
+    if chunk.label and text.startswith(chunk.label):
+        text = text[len(chunk.label) :]
+    text = text.strip(_EDGE_PUNCT)
+    title = chunk.measure_title.strip(_EDGE_PUNCT)
+    return not text or (bool(title) and text == title)
+
+
 def compose(result: SearchResult, found: bool, confidence: float, max_sentences: int = MAX_SENTENCES) -> Answer:
     """Pick the quoted sentences from a search result."""
     if not found:
@@ -44,6 +57,10 @@ def compose(result: SearchResult, found: bool, confidence: float, max_sentences:
             continue
         if hit.rank > 1 and hit.signals.get("relevance", 0.0) < SECOND_HIT_RELEVANCE:
             break
+        # a heading alone (14.健全解决执行难长效机制。) answers nothing: quote the measure's content
+        scores = [sc for sc in scores if not is_heading(hit.chunk, hit.chunk.sentences[sc[0]])]
+        if not scores:
+            continue
         best = scores[0][1]
         # the first measure may give two sentences when the second is nearly as good
         take = [scores[0]] + ([scores[1]] if hit.rank == 1 and len(scores) > 1 and scores[1][1] >= best - 0.05 else [])
@@ -83,4 +100,4 @@ def answer(searcher: Searcher, question: str, top_k: int = 5, filters: Filters |
     return ans
 
 
-__all__ = ["CALIBRATION_FEATURES", "answer", "compose", "decide", "first_answer_chunk"]
+__all__ = ["CALIBRATION_FEATURES", "answer", "compose", "decide", "first_answer_chunk", "is_heading"]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.answer import answer, compose, decide
+from indexer.answer import answer, compose, decide, is_heading
 from indexer.search import Searcher
 
 
@@ -45,3 +45,20 @@ def test_no_calibrator_falls_back_to_coverage(searcher: Searcher) -> None:
     found, conf = decide(None, res)
     assert found and 0 <= conf <= 1
     assert compose(res, False, 0.1).sentences == ()
+
+
+@pytest.mark.parametrize("question", ["判决赢了但是拿不到钱", "执行难", "个人破产相关改革", "法官惩戒工作规程", "网上打官司"])
+def test_the_answer_never_quotes_a_bare_heading(searcher: Searcher, question: str) -> None:
+    """Issue 13.8: 「14.健全解决执行难长效机制。」 alone says nothing; the answer quotes sentences with content."""
+    a = answer(searcher, question)
+    chunks = {h.chunk.chunk_id: h.chunk for h in a.hits}
+    assert a.sentences
+    for s in a.sentences:
+        assert not is_heading(chunks[s.chunk_id], s.sentence), s.sentence
+
+
+def test_is_heading(searcher: Searcher) -> None:
+    chunk = next(c for c in searcher.data.chunks if c.measure_no == 14)
+    assert chunk.measure_title == "健全解决执行难长效机制"
+    assert is_heading(chunk, "14.健全解决执行难长效机制。") and is_heading(chunk, "14.")
+    assert not is_heading(chunk, chunk.sentences[-1])
