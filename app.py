@@ -26,7 +26,8 @@ log = logging.getLogger("indexer.app")
 HERE = Path(__file__).resolve().parent
 EXAMPLES = ("个人破产相关改革", "网上打官司", "法官惩戒", "判决赢了但是拿不到钱", "人民陪审员怎么选")
 THEMES = ("个人破产", "在线诉讼", "法官惩戒", "人民陪审员", "多元解纷")
-UPLOAD_TYPES = ("txt", "md", "html", "htm", "docx", "pdf")
+UPLOAD_TYPES = tuple(suffix.lstrip(".") for suffix in ix.SUPPORTED_SUFFIXES)
+UPLOAD_HELP = ".txt / .md / .html / .docx / 带文字层的 .pdf"
 UPLOAD_LIMIT_MB = ix.MAX_UPLOAD_BYTES // 2**20
 
 #: errors that a rebuild of the index repairs
@@ -36,10 +37,28 @@ APP_CSS = """
 /* a compact tool header instead of a landing-page title */
 h1 { font-size: 1.6rem !important; padding-top: 0.2rem !important; }
 div[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
-/* each result's copy strip: one line, its copy button always shown (Streamlit shows it on hover only) */
-div[data-testid="stCode"] code { white-space: nowrap !important; }
-div[data-testid="stCode"] pre { padding-top: 0.5rem !important; padding-bottom: 0.5rem !important; padding-right: 3rem !important; }
+/* each result's copy strip shows exactly what is copied: the whole clause, wrapped, then ——citation.
+   Its copy button is always shown (Streamlit shows it on hover only) in a gutter of its own, never over the text. */
+div[data-testid="stCode"] pre { padding: 0.55rem 2.8rem 0.6rem 0.8rem !important; }
+div[data-testid="stCode"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; word-break: break-word;
+  font-size: 0.85rem !important; line-height: 1.6 !important; font-family: inherit !important; }
 div[data-testid="stCode"] > div:last-child { opacity: 1 !important; visibility: visible !important; }
+/* the answer box: room below its last line */
+div.hl-answer { padding-bottom: 0.35rem; }
+/* the document library as cards: one column on a phone, several on a desktop */
+div.lib-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 0.6rem; margin-bottom: 0.8rem; }
+div.lib-card { border: 1px solid #dde2ea; border-radius: 0.5rem; padding: 0.55rem 0.75rem; }
+div.lib-card div.hl-title { font-size: 0.98rem; }
+span.lib-badge { margin-left: 0.4rem; padding: 0 0.35rem; border-radius: 0.3rem; background: #e8f0fb; color: #1d4e89;
+  font-size: 0.75rem; font-weight: 500; vertical-align: middle; }
+div.lib-note { color: #8a5a00; }
+/* the file uploader in Chinese: Streamlit's own words cannot be configured, so they are swapped by CSS */
+section[data-testid="stFileUploaderDropzone"] span[data-testid="stFileUploaderDropzoneInstructions"] > div > span { display: none; }
+section[data-testid="stFileUploaderDropzone"] span[data-testid="stFileUploaderDropzoneInstructions"] > div::before {
+  content: "把文件拖到这里，或点右侧按钮选择文件"; }
+section[data-testid="stFileUploaderDropzone"] span[data-testid="stFileUploaderDropzoneInstructions"] > div > small { display: none; }
+section[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] { font-size: 0; }
+section[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after { content: "选择文件"; font-size: 0.9rem; }
 @media (max-width: 640px) {
   div[data-testid="stMainBlockContainer"] { padding-left: 0.8rem; padding-right: 0.8rem; }
   h1 { font-size: 1.3rem !important; }
@@ -51,18 +70,23 @@ div[data-testid="stCode"] > div:last-child { opacity: 1 !important; visibility: 
 # ---------------------------------------------------------------- configuration and shared resources
 
 
-def settings() -> tuple[str, str, str | None]:
-    """Corpus folder, index folder and model from the environment."""
+def settings() -> tuple[str, str, str | None, str]:
+    """Samples folder, index folder, model and the users' documents folder, from the environment.
+
+    The users' folder defaults to ``data/`` beside the samples folder, so a
+    deployment (or a test) that moves the samples never writes into this checkout.
+    """
     corpus = os.environ.get("INDEXER_CORPUS") or str(HERE / "corpus")
     index = os.environ.get("INDEXER_INDEX") or str(HERE / "embeddings")
     model = os.environ.get("INDEXER_MODEL") or None
-    return corpus, index, model
+    data = os.environ.get("INDEXER_DATA") or str(Path(corpus).resolve().parent / "data")
+    return corpus, index, model, data
 
 
 @st.cache_resource(show_spinner=False)
-def get_service(corpus: str, index: str, model: str | None) -> ix.IndexService:
+def get_service(corpus: str, index: str, model: str | None, data: str) -> ix.IndexService:
     """One service per process: the model and the index are loaded once and shared by every session."""
-    return ix.IndexService(corpus, index, model=model)
+    return ix.IndexService(corpus, index, model=model, data_dir=data)
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,11 +117,18 @@ def show_error(exc: BaseException, context: str) -> None:
     st.error(ix.escape(shown), icon=":material/error:")
 
 
-def guarded(context: str, view: Callable[..., None], *args: Any) -> None:
+def offers_rebuild(exc: BaseException) -> bool:
+    """Whether rebuilding the index may help: any index error, and any unexpected one; not a bad input or a missing model."""
+    return isinstance(exc, INDEX_ERRORS) or not isinstance(exc, ix.IndexerError)
+
+
+def guarded(context: str, view: Callable[..., None], *args: Any, service: ix.IndexService | None = None) -> None:
     try:
         view(*args)
     except Exception as exc:
         show_error(exc, context)
+        if service is not None and offers_rebuild(exc):
+            rebuild_button(service, f"rebuild-{context}")
 
 
 def rebuild_button(service: ix.IndexService, key: str) -> None:
@@ -108,7 +139,9 @@ def rebuild_button(service: ix.IndexService, key: str) -> None:
         except Exception as exc:
             show_error(exc, "重建索引失败")
             return
-        st.session_state["notice"] = "索引已重建。" + ix.describe_report(report)
+        st.session_state["notice"] = (
+            f"索引已重建：现有 {report.documents} 份文件，共 {report.chunks} 条条款（复用 {report.texts_reused} 段向量，新计算 {report.texts_embedded} 段，用时 {report.seconds:.0f} 秒）。"
+        )
         st.rerun()
 
 
@@ -133,8 +166,12 @@ def ensure_index(service: ix.IndexService, corpus: str, index: str, model: str |
             box.empty()
             return exc
         box.empty()
-        if report is not None:
-            st.session_state["notice"] = "已建立索引：" + ix.describe_report(report)
+        if report is not None and not report.up_to_date:
+            st.session_state["notice"] = (
+                f"索引已更新：已收录 {report.documents} 份文件，共 {report.chunks} 条条款"
+                + (f"；{len(report.skipped)} 个文件未能收录（原因见「文档库」）" if report.skipped else "")
+                + "。"
+            )
         done.set()
         return None
     finally:
@@ -245,10 +282,11 @@ def search_view(searcher: ix.Searcher) -> None:
     doc_ids = st.session_state.get("f_docs", [])
     options = ix.filter_options(searcher, doc_ids)
     titles = dict(options.documents)
+    labels = {i.doc_id: i.option_label() for i in ix.list_documents(searcher)}
     active = sum(bool(st.session_state.get(k)) for k in ("f_docs", "f_years", "f_sources", "f_sections"))
     with st.expander(f"筛选：文件、年份、发布机关、部分{f'（已启用 {active} 项）' if active else ''}", key="filters"):
         a, b = st.columns(2)
-        a.multiselect("文件", list(titles), format_func=lambda d: titles.get(d, d), key="f_docs", placeholder="全部文件")
+        a.multiselect("文件", list(titles), format_func=lambda d: labels.get(d, titles.get(d, d)), key="f_docs", placeholder="全部文件")
         b.multiselect("年份", options.years, key="f_years", placeholder="全部年份")
         a.multiselect("发布机关", options.sources, key="f_sources", placeholder="全部机关")
         b.multiselect("部分 / 章节", options.sections, key="f_sections", placeholder="全部部分")
@@ -268,13 +306,15 @@ def search_view(searcher: ix.Searcher) -> None:
     terms = ix.query_terms(searcher.parse(query))
     shown_query = ix.escape(query)
     if answer.found:
+        quoted = "".join(
+            f'<div class="hl-text">{ix.escape(s.sentence)} <span class="hl-cite">——{ix.escape(s.citation)}</span></div>'
+            for s in answer.sentences
+        )
         with st.container(border=True):
-            st.markdown(f'<div class="hl-meta">关于「{shown_query}」，文件中的规定：</div>', unsafe_allow_html=True)
-            for s in answer.sentences:
-                st.markdown(
-                    f'<div class="hl-text">{ix.escape(s.sentence)} <span class="hl-cite">——{ix.escape(s.citation)}</span></div>',
-                    unsafe_allow_html=True,
-                )
+            st.markdown(
+                f'<div class="hl-answer"><div class="hl-meta">关于「{shown_query}」，文件中的规定：</div>{quoted}</div>',
+                unsafe_allow_html=True,
+            )
         st.markdown(f"**相关条款 {len(answer.hits)} 条**")
         st.caption("每条下方的灰色条是「条款原文＋出处」，点右侧按钮即可复制。")
         for hit in answer.hits:
@@ -383,74 +423,127 @@ def render_groups(searcher: ix.Searcher, groups: list[ix.GroupCoverage], terms: 
 # ---------------------------------------------------------------- 文档库 (everyone)
 
 
+def titles_after(service: ix.IndexService, before: dict[str, str]) -> dict[str, str]:
+    """Titles of the documents before an update and after it (added documents are named by title too)."""
+    try:
+        after = {i.doc_id: i.title for i in ix.list_documents(service.searcher())}
+    except Exception:  # the notice then names ids; the update itself succeeded
+        log.warning("cannot list documents after an update", exc_info=True)
+        after = {}
+    return {**before, **after}
+
+
+def document_cards(infos: tuple[ix.DocumentInfo, ...]) -> str:
+    """The document list as cards: readable at phone width, where a table shows only its first column."""
+    cards = []
+    for i in infos:
+        meta = " · ".join(ix.escape(x) for x in (i.source, i.date or "未注明日期", f"{i.measures} 条", i.fmt) if x)
+        notes = "；".join(ix.warning_text(w) for w in i.warnings)
+        badge = '<span class="lib-badge">样例</span>' if i.sample else ""
+        cards.append(
+            f'<div class="lib-card"><div class="hl-title">{ix.escape(i.title)}{badge}</div>'
+            f'<div class="hl-meta">{meta}</div><div class="hl-meta lib-file">{ix.escape(i.file_name)}</div>'
+            + (f'<div class="hl-meta lib-note">提示：{ix.escape(notes)}</div>' if notes else "")
+            + "</div>"
+        )
+    return '<div class="lib-grid">' + "".join(cards) + "</div>"
+
+
+def run_update(label: str, action: Callable[[Callable[[int, int, str], None]], Any], failure: str) -> Any:
+    """Run an index update with a progress bar; None (and a message) when it failed."""
+    bar = st.progress(0.0, text=f"{label}…")
+    try:
+        return action(progress_callback(bar, label))
+    except Exception as exc:
+        bar.empty()
+        show_error(exc, failure)
+        return None
+
+
 def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
     infos = ix.list_documents(searcher)
+    titles = {i.doc_id: i.title for i in infos}
     total = sum(i.measures for i in infos)
-    st.markdown(f"**已收录 {len(infos)} 份文件，共 {total} 条条款**")
-    st.dataframe([i.row() for i in infos], hide_index=True, width="stretch")
+    head, download = st.columns([3, 1], vertical_alignment="center")
+    head.markdown(f"**已收录 {len(infos)} 份文件，共 {total} 条条款**")
+    download.download_button(
+        "下载文件清单（CSV）", ix.library_csv(infos), file_name="文件清单.csv", mime="text/csv", on_click="ignore", key="dl_csv"
+    )
+    st.markdown(document_cards(infos), unsafe_allow_html=True)
     skipped = ix.skipped_files(searcher)
     if skipped:
         lines = "\n".join(f"- {ix.escape(s.file_name)}：{ix.escape(s.reason)}" for s in skipped)
-        st.warning(f"以下文件未能收录：\n\n{lines}", icon=":material/description:")
+        st.warning(f"未能收录 {len(skipped)} 个文件：\n\n{lines}", icon=":material/description:")
 
-    if st.button("重新扫描文件夹", key="rescan", help="文件直接放进（或移出）corpus 文件夹后，点此更新索引"):
-        bar = st.progress(0.0, text="正在检查文件夹…")
-        try:
-            report = service.rebuild(on_progress=progress_callback(bar, "正在更新索引"))
-        except Exception as exc:
-            bar.empty()
-            show_error(exc, "未能更新索引")
-        else:
-            st.session_state["notice"] = ix.describe_report(report, {i.doc_id: i.title for i in infos})
+    folders = "样例文件夹 corpus 和数据文件夹 data" if service.data_dir is not None else "文档文件夹"
+    if st.button("重新扫描文件夹", key="rescan", help=f"文件直接放进（或移出）{folders}后，点此更新索引"):
+        report = run_update("正在更新索引", lambda p: service.rebuild(on_progress=p), "未能更新索引")
+        if report is not None:
+            st.session_state["notice"] = ix.describe_report(report, titles_after(service, titles))
             st.rerun()
 
     with st.container(border=True):
         st.markdown("**添加文件**")
         n = st.session_state.setdefault("upload_round", 0)
         upload = st.file_uploader(
-            f"支持 .txt / .md / .html / .docx / .pdf，单个文件不超过 {UPLOAD_LIMIT_MB} MB",
+            f"支持 {UPLOAD_HELP}，单个文件不超过 {UPLOAD_LIMIT_MB} MB；添加后即可检索",
             type=list(UPLOAD_TYPES),
             key=f"upload-{n}",
             max_upload_size=UPLOAD_LIMIT_MB,
+            help="文件先经检查（类型、大小、名称、内容），与已收录文件内容相同的不会重复添加。文件较大时建立索引需要一些时间，期间其他人仍可正常检索。",
         )
         if st.button("加入文库并更新索引", disabled=upload is None, type="primary", key="add_doc") and upload is not None:
-            bar = st.progress(0.0, text="正在检查文件…")
-            try:
-                doc, report = service.add(upload.name, upload.getvalue(), on_progress=progress_callback(bar, "正在更新索引"))
-            except Exception as exc:
-                bar.empty()
-                show_error(exc, f"未能添加 {upload.name}")
-            else:
-                titles = {doc.doc_id: doc.title}
-                st.session_state["notice"] = f"已添加《{doc.title}》。" + ix.describe_report(report, titles)
+            name = upload.name
+            result = run_update(
+                "正在为新文件建立索引", lambda p: service.add(name, upload.getvalue(), on_progress=p), f"未能添加 {ix.file_name(name)}"
+            )
+            if result is not None:
+                doc, report = result
+                measures = service.searcher().data.manifest["documents"].get(doc.doc_id, {}).get("chunks", 0)
+                st.session_state["notice"] = (
+                    f"已添加《{doc.title}》（{ix.file_name(doc.path)}，{measures} 条条款）。现有 {report.documents} 份文件，共 {report.chunks} 条条款。"
+                )
                 st.session_state["upload_round"] = n + 1  # a fresh, empty uploader
                 st.rerun()
 
     with st.container(border=True):
         st.markdown("**移除文件**")
-        titles = {i.doc_id: i.title for i in infos}
-        if len(titles) <= 1:
+        if len(infos) <= 1:
             # an index needs at least one document; removing the last would leave the page with nothing to search
             st.caption("文库中至少要保留一份文件：先添加新文件，再移除这一份。")
-            return
-        doc_id = st.selectbox(
-            "要移除的文件", list(titles), format_func=lambda d: titles.get(d, d), index=None, placeholder="选择文件", key="remove_doc_id"
-        )
-        r = st.session_state.setdefault("remove_round", 0)
-        sure = st.checkbox("确认从文库中删除该文件（corpus 文件夹中的文件会被删除）", key=f"remove_sure-{r}")
-        if st.button("移除并更新索引", disabled=not (doc_id and sure), key="remove_doc") and doc_id:
-            bar = st.progress(0.0, text="正在更新索引…")
-            try:
-                report = service.remove(doc_id, on_progress=progress_callback(bar, "正在更新索引"))
-            except Exception as exc:
-                bar.empty()
-                show_error(exc, "未能移除文件")
-            else:
-                st.session_state["notice"] = ix.describe_report(report, titles)
-                st.session_state["remove_round"] = r + 1  # untick the confirmation
-                selection_keep = {k: v for k, v in selection().items() if not k.startswith(f"{doc_id}#")}
-                st.session_state["selection"] = selection_keep
+        else:
+            remove_box(service, infos, titles)
+        hidden = service.hidden_samples()
+        if hidden and st.button(f"恢复已移除的 {len(hidden)} 份样例文件", key="restore_samples"):
+            result = run_update("正在更新索引", lambda p: service.restore_samples(on_progress=p), "未能恢复样例文件")
+            if result is not None:
+                st.session_state["notice"] = "已恢复样例文件。" + ix.describe_report(result[1], titles_after(service, titles))
                 st.rerun()
+
+
+def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], titles: dict[str, str]) -> None:
+    by_id = {i.doc_id: i for i in infos}
+    doc_id = st.selectbox(
+        "要移除的文件",
+        list(by_id),
+        format_func=lambda d: by_id[d].option_label() if d in by_id else d,
+        index=None,
+        placeholder="选择文件（标题、文件名、发布机关、日期）",
+        key="remove_doc_id",
+    )
+    info = by_id.get(doc_id) if doc_id else None
+    if info is None:
+        return
+    r = st.session_state.setdefault("remove_round", 0)
+    what = "从文库中隐藏（样例文件本身保留，可随时恢复）" if info.sample else "从数据文件夹中删除"
+    sure = st.checkbox(f"确认移除《{info.title}》：文件 {info.file_name} 将{what}", key=f"remove_sure-{r}")
+    if st.button("移除并更新索引", disabled=not sure, key="remove_doc"):
+        report = run_update("正在更新索引", lambda p: service.remove(info.doc_id, on_progress=p), f"未能移除 {info.file_name}")
+        if report is not None:
+            st.session_state["notice"] = ix.describe_report(report, titles)
+            st.session_state["remove_round"] = r + 1  # untick the confirmation
+            st.session_state["selection"] = {k: v for k, v in selection().items() if not k.startswith(f"{info.doc_id}#")}
+            st.rerun()
 
 
 # ---------------------------------------------------------------- 摘录导出 (clerks)
@@ -512,8 +605,8 @@ def main() -> None:
     )
     st.markdown(ix.HIGHLIGHT_STYLE + APP_CSS, unsafe_allow_html=True)
     st.title(":material/balance: 司法改革文件检索")
-    corpus, index, model = settings()
-    service = get_service(corpus, index, model)
+    corpus, index, model, data = settings()
+    service = get_service(corpus, index, model, data)
     if not Path(corpus).is_dir():
         st.error(ix.escape(ix.text("corpus_missing", name=Path(corpus).name)), icon=":material/error:")
         return
@@ -524,13 +617,9 @@ def main() -> None:
         except Exception as exc:
             failure = exc
     if failure is not None:
-        empty = not any(p.suffix.lower() in ix.SUPPORTED_SUFFIXES for p in Path(corpus).iterdir() if p.is_file())
-        if empty and not isinstance(failure, ix.IndexerError):  # the library cannot index an empty folder
-            st.error(ix.escape(ix.text("no_documents")), icon=":material/error:")
-            return
         show_error(failure, "无法打开文档索引")
-        # rebuilding helps with a damaged or mismatched index, not with a missing model
-        if isinstance(failure, INDEX_ERRORS):
+        # rebuilding helps with a damaged or mismatched index, not with a missing model or an empty folder
+        if offers_rebuild(failure):
             rebuild_button(service, "rebuild")
         return
     notice = st.session_state.pop("notice", None)
@@ -544,11 +633,11 @@ def main() -> None:
     with search_tab:
         if n_sel:
             st.caption(f"已加入摘录 {n_sel} 条 · 在「摘录导出」中下载 Word / Markdown")
-        guarded("检索出错", search_view, searcher)
+        guarded("检索出错", search_view, searcher, service=service)
     with compare_tab:
-        guarded("比较出错", compare_view, searcher)
+        guarded("比较出错", compare_view, searcher, service=service)
     with library_tab:
-        guarded("文档库出错", library_view, service, searcher)
+        guarded("文档库出错", library_view, service, searcher, service=service)
     with export_tab:
         guarded("导出出错", export_view)
 

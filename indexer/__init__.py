@@ -24,6 +24,7 @@ from .catalog import (
     SkippedFile,
     describe_report,
     filter_options,
+    library_csv,
     list_documents,
     make_filters,
     skipped_files,
@@ -45,7 +46,7 @@ from .export import DOCX_MIME, MARKDOWN_MIME, Clause, clause_from_hit, copy_text
 from .highlight import STYLE as HIGHLIGHT_STYLE
 from .highlight import escape, escape_block, highlight_html, query_terms, relevance_meter
 from .loading import SUPPORTED_SUFFIXES, CorpusLoad, Skipped, load_corpus, load_document
-from .messages import MESSAGES, error_text, strip_paths, text, warning_text
+from .messages import MESSAGES, error_text, file_name, strip_paths, text, warning_text
 from .schema import Answer, AnswerSentence, Chunk, Document, Hit
 from .search import Filters, Searcher, SearchResult
 from .service import IndexService
@@ -95,10 +96,12 @@ __all__ = [
     "escape",
     "escape_block",
     "export_filename",
+    "file_name",
     "filter_options",
     "get_encoder",
     "highlight_html",
     "is_stale",
+    "library_csv",
     "list_documents",
     "load_corpus",
     "load_document",

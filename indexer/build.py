@@ -14,11 +14,12 @@ document's new sentences.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,12 @@ import numpy as np
 
 from .bm25 import BM25Index
 from .chunking import Coverage, segment_document
+from .corpus import Library
 from .dense import DenseIndex
 from .encoders import DEFAULT_MODEL, Encoder, get_encoder
 from .errors import BadInputError, IndexerError
 from .fusion import FusionModels, default_models
-from .loading import Skipped, load_corpus, load_document
+from .loading import Skipped, file_key, load_corpus, load_document
 from .query import thesaurus_sha256
 from .schema import Chunk, Document
 from .segmentation import Segmenter, default_segmenter
@@ -100,9 +102,40 @@ class BuildReport:
         }
 
 
-def corpus_state(corpus_dir: Path, known: dict[str, Document] | None = None) -> tuple[list[Document], list[Skipped]]:
-    result = load_corpus(corpus_dir, known)
+def corpus_state(library: Library, manifest: dict[str, Any]) -> tuple[list[Document], list[Skipped]]:
+    """The library's documents and skipped files, as the next build would index them after the index ``manifest``.
+
+    Files the index holds keep their doc_ids (see :func:`load_corpus`), and
+    unchanged ones are not parsed again.
+    """
+    result = load_corpus(library.roots(), _known_documents(manifest), ids=_previous_ids(manifest, library), hidden=library.hidden())
     return list(result.documents), list(result.skipped)
+
+
+def _previous_ids(manifest: dict[str, Any], library: Library) -> dict[str, str]:
+    """The file (:func:`file_key`) of each document of an index, to its doc_id."""
+    out = {}
+    for doc_id, m in manifest.get("documents", {}).items():
+        with contextlib.suppress(TypeError, ValueError, OSError, AttributeError):
+            where = _record_key(m) or library.locate(m["path"])
+            if where is not None:
+                out[file_key(*where)] = doc_id
+    return out
+
+
+def _record_key(record: dict[str, Any]) -> tuple[int, str] | None:
+    root, rel = record.get("root"), record.get("file")
+    if isinstance(rel, str) and root in ROOT_NAMES:
+        return ROOT_NAMES.index(root), rel
+    return None
+
+
+#: how the manifest names the library's folders (Library.roots() order)
+ROOT_NAMES = ("corpus", "data")
+
+
+def _skip_keys(skipped: Iterable[Skipped | dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(s.path, s.kind) if isinstance(s, Skipped) else (str(s.get("path")), str(s.get("kind"))) for s in skipped}
 
 
 @functools.cache
@@ -144,8 +177,8 @@ def _previous_manifest(index_dir: Path) -> dict[str, Any]:
         return {}
 
 
-def is_stale(corpus_dir: str | Path, index_dir: str | Path, model: str | None = None) -> bool:
-    """True when the index is missing or does not match the corpus (documents or their content)."""
+def is_stale(corpus_dir: str | Path, index_dir: str | Path, model: str | None = None, *, data_dir: str | Path | None = None) -> bool:
+    """True when the index is missing or does not match the library (documents, their content, files it cannot read)."""
     index_dir = Path(index_dir)
     try:
         manifest = read_manifest(index_dir)
@@ -156,9 +189,9 @@ def is_stale(corpus_dir: str | Path, index_dir: str | Path, model: str | None = 
     model_id = manifest["encoder"].get("model_id")
     if not _same_setup(manifest, model_id, default_segmenter(), _choose_models(index_dir, manifest, model_id, force=False)):
         return True
-    docs, _ = corpus_state(Path(corpus_dir), _known_documents(manifest))
+    docs, skipped = corpus_state(Library.of(corpus_dir, data_dir), manifest)
     have = {d: m.get("content_hash") for d, m in manifest["documents"].items()}
-    return have != {d.doc_id: d.content_hash for d in docs}
+    return have != {d.doc_id: d.content_hash for d in docs} or _skip_keys(skipped) != _skip_keys(manifest.get("skipped", ()))
 
 
 def build_index(
@@ -171,12 +204,14 @@ def build_index(
     force: bool = False,
     encoder: Encoder | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    data_dir: str | Path | None = None,
 ) -> BuildReport:
-    """Build (or update) the index of ``corpus_dir`` in ``index_dir``.
+    """Build (or update) the index of ``corpus_dir`` (and the user's documents in ``data_dir``) in ``index_dir``.
 
-    Unchanged texts are not embedded again; when nothing changed at all the
-    live index is kept and the report says ``up_to_date``.  The new version is
-    published atomically: readers see the old index or the new one, never a mix.
+    Unchanged texts are not embedded again; when nothing changed at all (the
+    same documents, and the same files that cannot be read) the live index is
+    kept and the report says ``up_to_date``.  The new version is published
+    atomically: readers see the old index or the new one, never a mix.
 
     While another build writes the same folder this one waits (saying so, also
     through ``on_progress`` as stage 另一个建索引进程正在运行，等待中…) for up to
@@ -192,7 +227,8 @@ def build_index(
     if encoder is None:
         encoder = get_encoder(model or seen.get("encoder", {}).get("spec") or DEFAULT_MODEL)
     # unchanged files (same bytes, same code) are not parsed again; _build takes their chunks from the index
-    docs, skipped = corpus_state(corpus_dir, _known_documents(seen))
+    library = Library.of(corpus_dir, data_dir)
+    docs, skipped = corpus_state(library, seen)
     if not docs:
         reasons = f" ({len(skipped)} files skipped: {skipped[0].path}: {skipped[0].reason}…)" if skipped else ""
         raise BadInputError(
@@ -217,7 +253,8 @@ def build_index(
         changed = tuple(d for d in new_hashes if d in prev_docs and prev_docs[d].get("content_hash") != new_hashes[d])
         removed = tuple(d for d in prev_docs if d not in new_hashes)
         models = _choose_models(index_dir, previous, encoder.model_id, force)
-        if _same_setup(previous, encoder.model_id, segmenter, models) and not (added or changed or removed) and not force:
+        same_skips = _skip_keys(skipped) == _skip_keys(previous.get("skipped", ()))
+        if _same_setup(previous, encoder.model_id, segmenter, models) and not (added or changed or removed) and same_skips and not force:
             chunks_n = int(previous["counts"]["chunks"])
             return BuildReport(
                 str(index_dir),
@@ -230,7 +267,7 @@ def build_index(
                 unchunked=_flagged(prev_docs),
             )
         return _build(
-            corpus_dir, index_dir, docs, skipped, encoder, segmenter, models, (added, changed, removed), progress, on_progress, t0, cleaned
+            library, index_dir, docs, skipped, encoder, segmenter, models, (added, changed, removed), progress, on_progress, t0, cleaned
         )
 
 
@@ -270,7 +307,7 @@ def _choose_models(index_dir: Path, previous: dict[str, Any], model_id: str, for
 
 
 def _build(
-    corpus_dir: Path,
+    library: Library,
     index_dir: Path,
     docs: list[Document],
     skipped: list[Skipped],
@@ -312,8 +349,11 @@ def _build(
             doc_chunks, scheme, coverage = list(layout.chunks), layout.scheme, Coverage.of(doc, layout)
             chunk_lines.extend([None] * len(doc_chunks))
         chunks.extend(doc_chunks)
+        where = library.locate(doc.path)
         doc_meta[doc.doc_id] = {
             **doc.meta(),
+            # where the file is, relative to its folder: removal and stable ids survive moving the library
+            **({"root": ROOT_NAMES[where[0]], "file": where[1]} if where else {}),
             "fmt": doc.fmt,
             "content_hash": doc.content_hash,
             "scheme": scheme,
@@ -401,7 +441,8 @@ def _build(
 
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "corpus": str(corpus_dir),
+        "corpus": str(library.samples),
+        "data": str(library.data) if library.data is not None else None,
         # the weights' hashes (source model, fine-tuned adapter) where the encoder reports them
         "encoder": {"model_id": encoder.model_id, "spec": _spec_of(encoder), "dim": encoder.dim, **getattr(encoder, "fingerprint", {})},
         "segmenter": {"fingerprint": segmenter.fingerprint},

@@ -7,6 +7,8 @@ parsing.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -39,6 +41,8 @@ class DocumentInfo:
     warnings: tuple[str, ...] = ()
     #: paragraphs of body text in no chunk (the chunker misread part of the document; a warning says so)
     unchunked: int = 0
+    #: a document shipped with the project (removing it hides it) rather than one a user added
+    sample: bool = False
 
     @property
     def year(self) -> int | None:
@@ -56,7 +60,13 @@ class DocumentInfo:
             "编排": SCHEME_LABELS.get(self.scheme, self.scheme),
             "文件": self.file_name,
             "提示": "；".join(warning_text(w) for w in self.warnings),
+            "来源": "样例" if self.sample else "用户添加",
         }
+
+    def option_label(self) -> str:
+        """How the document is named in a choice list: title, then file name, issuer and date to tell alike titles apart."""
+        details = " · ".join(x for x in (self.file_name, self.source, self.date) if x)
+        return f"{self.title}（{details}）"
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,10 @@ class FilterOptions:
 
 def list_documents(searcher: Searcher) -> tuple[DocumentInfo, ...]:
     """Every indexed document, newest first, then by title."""
-    docs: Mapping[str, Mapping[str, Any]] = searcher.data.manifest.get("documents", {})
+    manifest = searcher.data.manifest
+    docs: Mapping[str, Mapping[str, Any]] = manifest.get("documents", {})
+    data = manifest.get("data")
+    data_root = PurePath(str(data)) if data else None
     out = [
         DocumentInfo(
             doc_id=d,
@@ -94,6 +107,8 @@ def list_documents(searcher: Searcher) -> tuple[DocumentInfo, ...]:
             file_name=PurePath(str(m.get("path", ""))).name,
             warnings=tuple(str(w) for w in m.get("warnings", ())),
             unchunked=int(m.get("coverage", {}).get("lost_paragraphs", 0)),
+            sample=data_root is not None
+            and (m["root"] == "corpus" if "root" in m else not PurePath(str(m.get("path", ""))).is_relative_to(data_root)),
         )
         for d, m in docs.items()
     ]
@@ -153,29 +168,61 @@ def make_filters(
     )
 
 
-def describe_report(report: BuildReport | None, titles: Mapping[str, str] | None = None) -> str:
-    """A one-line Chinese summary of what an index update changed."""
+def describe_report(report: BuildReport | None, titles: Mapping[str, str] | None = None, *, list_at_most: int = 3) -> str:
+    """A one-line Chinese summary of what an index update changed.
+
+    Documents are named by title (``titles``: doc_id → title, of the documents
+    before and after the update); more than ``list_at_most`` are counted
+    instead (a first build: 新增 21 份文件).
+    """
     if report is None:
         return "索引已是最新，无需更新。"
     titles = titles or {}
 
     def names(ids: Iterable[str]) -> str:
+        ids = list(ids)
+        if len(ids) > list_at_most:
+            return f" {len(ids)} 份文件"
         return "、".join(f"《{titles.get(d, d)}》" for d in ids)
 
     parts = []
     if report.added:
-        parts.append(f"新增 {names(report.added)}")
+        parts.append(f"新增{names(report.added)}")
     if report.changed:
-        parts.append(f"更新 {names(report.changed)}")
+        parts.append(f"更新{names(report.changed)}")
     if report.removed:
-        parts.append(f"移除 {names(report.removed)}")
-    if report.up_to_date and not parts:
-        parts.append("没有变化")
-    head = "；".join(parts) if parts else "已重建索引"
-    tail = f"现有 {report.documents} 份文件、{report.chunks} 条条款"
-    if not report.up_to_date:
-        tail += f"（新计算 {report.texts_embedded} 段向量，复用 {report.texts_reused} 段，用时 {report.seconds:.1f} 秒）"
-    return f"{head}。{tail}。"
+        parts.append(f"移除{names(report.removed)}")
+    if not parts:
+        parts.append("文件没有变化")
+    text = "；".join(parts) + f"。现有 {report.documents} 份文件，共 {report.chunks} 条条款"
+    if report.skipped:
+        text += f"；{len(report.skipped)} 个文件未能收录（原因见文档库）"
+    if not report.up_to_date and report.texts_embedded:
+        text += f"（新计算 {report.texts_embedded} 段向量，复用 {report.texts_reused} 段，用时 {report.seconds:.1f} 秒）"
+    return text + "。"
+
+
+def library_csv(infos: Iterable[DocumentInfo]) -> bytes:
+    """The document list as a CSV file for spreadsheets (UTF-8 with BOM, so Excel reads the Chinese).
+
+    A cell that starts with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage
+    return) would run as a formula when opened; it is prefixed with ``'``.
+    """
+    rows = [info.row() for info in infos]
+    out = io.StringIO()
+    columns = list(rows[0]) if rows else list(DocumentInfo("", "", "", "", "", 0, "", "").row())
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: neutralise_cell(v) for k, v in row.items()})
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A spreadsheet cell that cannot run as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
 
 
 __all__ = [
@@ -185,7 +232,9 @@ __all__ = [
     "SkippedFile",
     "describe_report",
     "filter_options",
+    "library_csv",
     "list_documents",
     "make_filters",
+    "neutralise_cell",
     "skipped_files",
 ]

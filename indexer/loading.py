@@ -21,11 +21,12 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import itertools
 import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -650,6 +651,19 @@ def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document
     return doc
 
 
+#: notes about a folder of documents (where they come from), kept beside them but never indexed
+NOTE_NAMES = frozenset({"readme.md", "readme.txt", "sources.md"})
+
+
+def ignored_name(name: str) -> bool:
+    """True for a file name that is never a document: hidden files (``.x``), Office lock files (``~$x``), folder notes.
+
+    The one rule for indexing, uploading and removing: a name it ignores is
+    neither indexed nor accepted as an upload.
+    """
+    return name.startswith((".", "~$")) or name.lower() in NOTE_NAMES
+
+
 SYMLINK_FOLDER = "a symlinked folder; not followed"
 SYMLINK_BROKEN = "a broken or looping symlink"
 SYMLINK_OUTSIDE = "a symlink pointing outside the corpus folder"
@@ -693,8 +707,8 @@ def iter_corpus_files(root: str | os.PathLike[str]) -> Iterator[tuple[Path, str 
         dirnames[:] = kept
         for name in sorted(filenames):
             p = here / name
-            if name.startswith(".") or name.startswith("~$"):
-                continue  # editor, OS and lock files
+            if ignored_name(name):
+                continue  # editor, OS and lock files, notes about the folder
             if p.is_symlink():
                 try:
                     target = p.resolve(strict=True)
@@ -714,51 +728,96 @@ def _unreadable_folder(exc: OSError) -> tuple[Path, str]:
     return Path(exc.filename or "?"), FOLDER_UNREADABLE
 
 
-def load_corpus(root: str | os.PathLike[str], known: Mapping[str, Document] | None = None) -> CorpusLoad:
-    """Load every supported document under ``root`` (recursively).
+def file_key(root_pos: int, relative: str | os.PathLike[str]) -> str:
+    """How a file is known across builds: the position of its folder among the indexed folders, and its path below it.
+
+    Unlike an absolute path, it survives moving the whole library (a copied checkout, a restored backup).
+    """
+    return f"{root_pos}:{Path(relative).as_posix()}"
+
+
+def _id_candidates(path: Path, root: Path) -> Iterator[str]:
+    """doc_ids for ``path``, best first: its stem, its path below ``root`` without and with the suffix, then numbered."""
+    rel = path.relative_to(root)
+    yield path.stem
+    yield rel.with_suffix("").as_posix()
+    yield rel.as_posix()
+    for n in itertools.count(2):
+        yield f"{rel.as_posix()}~{n}"
+
+
+def load_corpus(
+    root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    known: Mapping[str, Document] | None = None,
+    *,
+    ids: Mapping[str, str] | None = None,
+    hidden: Collection[str] = (),
+) -> CorpusLoad:
+    """Load every supported document under ``root`` (a folder, or several searched in order), recursively.
 
     Unusable files are skipped with a one-line warning naming the file and the
-    reason, and the rest is still loaded.  Two files with the same content, or
-    the same file stem (``doc_id``), keep only the first in path order.
+    reason, and the rest is still loaded.
+
+    ``doc_id`` is the file stem; a stem already taken gets the path below its
+    folder (``sub/rules``, then ``rules.md``).  ``ids`` maps files (:func:`file_key`:
+    the folder's position in ``root`` and the path below it) to the ``doc_id``
+    they had in the previous index: those files keep
+    their ids, and they are read first, so of two files with the same bytes the
+    one already indexed stays and the other is skipped as a duplicate (else the
+    first in path order).  Files whose resolved path is in ``hidden`` are left
+    out without a word (samples a user removed).
 
     ``known`` maps content hashes (SHA-256 of the file's bytes) to documents
     loaded before by this same code: a file with those bytes and that
     ``doc_id`` is not parsed again, and its document comes back as given
     (with this file's path), which lets an index rebuild skip unchanged files.
     """
-    docs: list[Document] = []
+    roots = [Path(root)] if isinstance(root, str | os.PathLike) else [Path(r) for r in root]
+    ids = ids or {}
     skipped: list[Skipped] = []
     by_hash: dict[str, Document] = {}
-    by_id: dict[str, str] = {}
+    taken: set[str] = set()
 
     def skip(path: str, reason: str, kind: str = "unreadable", **fields: object) -> None:
         skipped.append(Skipped(path, reason, kind, tuple((k, str(v)) for k, v in fields.items())))
         log.warning("skipped %s: %s", path, reason)
 
-    for path, problem in iter_corpus_files(root):
+    files: list[tuple[Path, Path, str]] = []  # (file, its folder, file key), in path order
+    for pos, base in enumerate(roots):
+        for path, problem in iter_corpus_files(base):
+            if problem:
+                skip(str(path), problem, kind=PROBLEM_KINDS.get(problem, "unreadable"))
+                continue
+            if str(path.resolve()) not in hidden:
+                files.append((path, base, file_key(pos, path.relative_to(base))))
+    # files the previous index knew keep their ids and win over later copies of their bytes
+    walk = sorted(enumerate(files), key=lambda f: f[1][2] not in ids)
+    taken.update(ids[key] for _, _, key in files if key in ids)
+    loaded: list[tuple[int, Document]] = []
+    for pos, (path, base, key) in walk:
         shown = str(path)
-        if problem:
-            skip(shown, problem, PROBLEM_KINDS.get(problem, "unreadable"))
-            continue
         try:
             data = _read_file(path)
-            seen = known.get(hashlib.sha256(data).hexdigest()) if known else None
-            if seen is not None and seen.doc_id == path.stem:
-                doc = dataclasses.replace(seen, path=shown)
-            else:
-                doc = parse_document(data, shown, path.suffix.lower(), path.stem)
         except UnreadableDocumentError as exc:
-            skip(shown, exc.reason, exc.kind, **exc.fields)
+            skip(shown, exc.reason, kind=exc.kind, **exc.fields)
             continue
-        if doc.content_hash in by_hash:
-            first = by_hash[doc.content_hash]
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in by_hash:
+            first = by_hash[digest]
             skip(shown, f"duplicate of {first.path}", kind="duplicate", title=first.title, other=Path(first.path).name)
             continue
-        if doc.doc_id in by_id:
-            other = by_id[doc.doc_id]
-            skip(shown, f"doc_id '{doc.doc_id}' is already used by {other}; rename one of them", kind="id_clash", other=Path(other).name)
+        doc_id = ids.get(key) or next(c for c in _id_candidates(path, base) if c not in taken)
+        try:
+            seen = known.get(digest) if known else None
+            if seen is not None and seen.doc_id == doc_id:
+                doc = dataclasses.replace(seen, path=shown)
+            else:
+                doc = parse_document(data, shown, path.suffix.lower(), doc_id)
+        except UnreadableDocumentError as exc:
+            skip(shown, exc.reason, kind=exc.kind, **exc.fields)
             continue
-        by_hash[doc.content_hash] = doc
-        by_id[doc.doc_id] = shown
-        docs.append(doc)
-    return CorpusLoad(tuple(docs), tuple(skipped))
+        by_hash[digest] = doc
+        taken.add(doc_id)
+        loaded.append((pos, doc))
+    loaded.sort(key=lambda d: d[0])  # documents in path order, as before
+    return CorpusLoad(tuple(d for _, d in loaded), tuple(skipped))

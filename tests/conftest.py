@@ -46,11 +46,15 @@ def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def e5_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of corpus/ (the 2021 reform plan) built with the real embedded e5-small model."""
+    """An index of the 2021 reform plan (copied from corpus/) built with the real embedded e5-small model."""
+    import shutil
+
     from indexer.build import build_index
 
     root = tmp_path_factory.mktemp("e5-index")
-    build_index(CORPUS, root / "index", model="e5-small")
+    (root / "corpus").mkdir()
+    shutil.copy(REFORM_PLAN, root / "corpus" / REFORM_PLAN.name)
+    build_index(root / "corpus", root / "index", model="e5-small")
     return root / "index"
 
 

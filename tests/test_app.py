@@ -36,6 +36,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _app(monkeypatch: pytest.MonkeyPatch, corpus: Path, index: Path, model: str | None = None) -> AppTest:
     monkeypatch.setenv("INDEXER_CORPUS", str(corpus))
     monkeypatch.setenv("INDEXER_INDEX", str(index))
+    monkeypatch.setenv("INDEXER_DATA", str(Path(corpus).parent / "data"))
     if model:
         monkeypatch.setenv("INDEXER_MODEL", model)
     else:
@@ -212,23 +213,68 @@ def test_compare_view_shows_coverage_chart_and_best_measures(app: AppTest) -> No
     assert cards[0].startswith('<div class="hl-title">2021年</div>')
 
 
-def test_documents_view_lists_every_document(app: AppTest) -> None:
-    table = app.dataframe[0].value
-    assert len(table) == 4
-    assert set(table["标题"]) >= {"2021年全省法院司法改革工作要点", "某某法院诉讼服务规则"}
-    assert list(table.columns[:5]) == ["标题", "发布机关", "日期", "格式", "条款数"]
-    assert any("已收录 4 份文件" in m.value for m in app.markdown)
+def cards(at: AppTest) -> list[str]:
+    """The library's document cards, one HTML string each."""
+    grid = next(m for m in html_shown(at) if m.startswith('<div class="lib-grid">'))
+    return [html.unescape(c) for c in grid.split('<div class="lib-card">')[1:]]
+
+
+def notice(at: AppTest) -> str:
+    return plain(at.success[0])
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader[0].set_value((name, data, "text/plain")).run()
+    at.button(key="add_doc").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def remove(at: AppTest, doc_id: str) -> AppTest:
+    at.selectbox(key="remove_doc_id").set_value(doc_id).run()
+    box = next(c for c in at.checkbox if c.key and c.key.startswith("remove_sure-"))
+    box.check().run()
+    at.button(key="remove_doc").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_documents_view_lists_every_document_as_cards(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13.17: cards (readable at 400 px) instead of a table that shows only its first column."""
+    shown = cards(app)
+    assert len(shown) == 4 and not app.dataframe
+    plan = next(c for c in shown if "2021年全省法院司法改革工作要点" in c)
+    assert "广东高院" in plan and "2021-11-10" in plan and "24 条" in plan and "gd_courts_judicial_reform_2021.txt" in plan
+    assert any("已收录 4 份文件，共" in m.value for m in app.markdown)
+
+
+def test_library_csv_download_neutralises_formulas(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14.15: a title starting with = + - @ is not a spreadsheet formula in the offered CSV."""
+    corpus, index = copy_index(built, tmp_path)
+    downloads = _capture_downloads(monkeypatch)
+    at = _app(monkeypatch, corpus, index)
+    upload(
+        at,
+        "formula.txt",
+        '=HYPERLINK("http://x","点我")\n发布时间：2023-05-01\n\n一、严格立案审查。对于材料，应当当场登记立案。\n'.encode(),
+    )
+    assert not at.error
+    csv_file = [d for d in downloads if d["filename"] == "文件清单.csv"][-1]
+    text = csv_file["data"].decode("utf-8-sig")
+    assert "'=HYPERLINK(" in text and not any(line.startswith("=") for line in text.splitlines())
+    assert text.splitlines()[0].startswith("标题,发布机关,日期")
 
 
 def test_upload_search_and_remove_a_hostile_document(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus, index = copy_index(built, tmp_path)
-    at = _app(monkeypatch, corpus, index)
-    at.file_uploader[0].set_value((HOSTILE_NAME, HOSTILE_DOC, "text/plain")).run()
-    at.button(key="add_doc").click().run()
-    assert not at.exception and not at.error
-    notice = at.success[0].value
-    assert "已添加《关于&lt;b&gt;加强&lt;/b&gt;" in notice and "新增" in notice and "现有 5 份文件" in notice
-    assert (corpus / HOSTILE_NAME).is_file()
+    at = upload(_app(monkeypatch, corpus, index), HOSTILE_NAME, HOSTILE_DOC)
+    assert not at.error
+    # issue 13.7: the upload notice names the title once, with the file
+    assert (
+        notice(at)
+        == "已添加《关于<b>加强</b>立案服务的通知<script>alert(1)</script>》（恶意通知.txt，2 条条款）。现有 5 份文件，共 37 条条款。"
+    )
+    assert (tmp_path / "data" / HOSTILE_NAME).is_file() and not (corpus / HOSTILE_NAME).exists()  # issue 13.4: not in corpus/
 
     ask(at, "严格立案审查")
     shown = html_shown(at)
@@ -237,12 +283,47 @@ def test_upload_search_and_remove_a_hostile_document(built: Path, tmp_path: Path
     assert not any(RAW_TAG.search(m) for m in shown)
     assert any("<script>alert(1)</script>" in t for t in copy_texts(at))  # the copy strip is a code block: plain text
 
-    at.selectbox(key="remove_doc_id").set_value("恶意通知").run()
-    at.checkbox(key="remove_sure-0").check().run()
-    at.button(key="remove_doc").click().run()
-    assert not at.exception and not at.error
-    assert "移除" in at.success[0].value and "现有 4 份文件" in at.success[0].value
-    assert not (corpus / HOSTILE_NAME).exists()
+    remove(at, "恶意通知")
+    assert not at.error
+    assert notice(at).startswith("移除《关于<b>加强</b>") and "现有 4 份文件" in notice(at)
+    assert not (tmp_path / "data" / HOSTILE_NAME).exists()
+
+
+def test_an_identical_copy_is_refused_and_the_original_kept(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13.1: the same bytes under a new name are refused; the original, its id and citations stay."""
+    corpus, index = copy_index(built, tmp_path)
+    at = upload(_app(monkeypatch, corpus, index), "notice_bankruptcy.txt", HOSTILE_DOC)
+    before = {c.split("</div>")[0] for c in cards(at)}
+    upload(at, "copy_of_notice.txt", HOSTILE_DOC)
+    assert plain(at.error[0]) == (
+        "未能添加 copy_of_notice.txt：与已收录的《关于<b>加强</b>立案服务的通知<script>alert(1)</script>》（notice_bankruptcy.txt）内容相同，未添加"
+    )
+    assert not (tmp_path / "data" / "copy_of_notice.txt").exists()
+    assert {c.split("</div>")[0] for c in cards(at)} == before
+    assert any(
+        o.startswith("关于<b>加强</b>") and "（notice_bankruptcy.txt · 测试法院" in o for o in at.selectbox(key="remove_doc_id").options
+    )
+
+
+def test_documents_with_one_title_can_be_told_apart(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13.2: options show file name, issuer and date; the confirmation names the file."""
+    corpus, index = copy_index(built, tmp_path)
+    for i, (court, day) in enumerate((("甲法院", "2023-05-01"), ("乙法院", "2023-06-01"), ("丙法院", "2023-07-01"))):
+        (corpus / f"通知{i}.txt").write_text(
+            f"关于立案的通知\n发布时间：{day} 来源：{court}\n\n一、严格立案审查{i}。当场登记立案。\n", encoding="utf-8"
+        )
+    at = _app(monkeypatch, corpus, index)
+    options = [o for o in at.selectbox(key="remove_doc_id").options if o.startswith("关于立案的通知")]
+    assert options == [
+        "关于立案的通知（通知2.txt · 丙法院 · 2023-07-01）",
+        "关于立案的通知（通知1.txt · 乙法院 · 2023-06-01）",
+        "关于立案的通知（通知0.txt · 甲法院 · 2023-05-01）",
+    ]
+    assert sorted(o for o in at.multiselect(key="f_docs").options if o.startswith("关于立案的通知")) == sorted(options)
+    at.selectbox(key="remove_doc_id").set_value("通知1").run()
+    box = next(c for c in at.checkbox if c.key and c.key.startswith("remove_sure-"))
+    assert box.label == "确认移除《关于立案的通知》：文件 通知1.txt 将从文库中隐藏（样例文件本身保留，可随时恢复）"
+    assert at.button(key="remove_doc").proto.disabled  # nothing happens before the confirmation
 
 
 def test_bad_uploads_are_refused_with_a_message(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -252,17 +333,28 @@ def test_bad_uploads_are_refused_with_a_message(built: Path, tmp_path: Path, mon
     at.button(key="add_doc").click().run()
     assert not at.exception
     assert plain(at.error[0]) == "未能添加 扫描件.pdf：PDF 文件已损坏"
-    at.file_uploader[0].set_value(("broken2.txt", b"\x00\x01binary" * 40, "text/plain")).run()
-    at.button(key="add_doc").click().run()
+    upload(at, "broken2.txt", b"\x00\x01binary" * 40)
     # Chinese, and no server path (issue 13.6)
     assert plain(at.error[0]) == "未能添加 broken2.txt：是二进制数据，不是文字文件"
+    # an Office lock-file name is refused, not "added" and then never indexed (issue 14.7)
+    upload(at, "~$lock.txt", HOSTILE_DOC)
+    assert plain(at.error[0]).startswith("未能添加 ~$lock.txt：以「.」或「~$」开头的文件名")
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
     assert sorted(p.name for p in corpus.iterdir()) == sorted(p.name for p in (built / "corpus").iterdir())
 
 
-def test_first_start_builds_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uploader_and_limits_are_labelled_in_chinese(app: AppTest) -> None:
+    uploader = app.file_uploader[0]
+    assert uploader.label.startswith("支持 .txt / .md / .html / .docx") and "10 MB" in uploader.label
+    assert "其他人仍可正常检索" in uploader.help
+
+
+def test_first_start_builds_the_index_and_summarises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13.7: the first-start notice is a summary, not a list of file names."""
     corpus = small_corpus(tmp_path / "corpus")
+    (corpus / "zero.md").write_bytes(b"")
     at = _app(monkeypatch, corpus, tmp_path / "fresh-index")
-    assert "已建立索引" in at.success[0].value and "现有 4 份文件" in at.success[0].value
+    assert notice(at) == "索引已更新：已收录 4 份文件，共 35 条条款；1 个文件未能收录（原因见「文档库」）。"
     ask(at, "网上打官司")
     assert copy_texts(at)
 
@@ -273,13 +365,37 @@ def test_damaged_index_shows_what_to_do_and_rebuilds(built: Path, tmp_path: Path
     dense = version / "dense.faiss"
     dense.write_bytes(dense.read_bytes()[:100])
     at = _app(monkeypatch, corpus, index)
-    assert "无法打开文档索引" in plain(at.error[0]) and "重建索引" in plain(at.error[0])
-    assert "Traceback" not in plain(at.error[0])
+    assert plain(at.error[0]).startswith("无法打开文档索引：文档索引文件损坏或不完整。请点击「重建索引」")
+    assert "Traceback" not in plain(at.error[0]) and str(tmp_path) not in plain(at.error[0])
     at.button(key="rebuild").click().run()
     assert not at.exception and not at.error
-    assert "索引已重建" in at.success[0].value
+    # issue 13.7: said once; issue 13.5: the vectors that are still intact are reused, not computed again
+    assert notice(at).startswith("索引已重建：现有 4 份文件，共 35 条条款（复用 ") and notice(at).count("重建") == 1
+    assert "新计算 0 段" in notice(at)
     ask(at, "法官惩戒")
     assert copy_texts(at)
+
+
+def test_every_index_error_offers_a_rebuild_and_logs_the_traceback(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14.9 (page) and 14.13: an unexpected failure opening the index still offers 重建索引; the server
+    log carries the real traceback, the page no server path."""
+    from indexer.search import Searcher
+
+    corpus, index = copy_index(built, tmp_path)
+
+    def broken_open(cls: type[Searcher], index_dir: object, model: str | None = None) -> Searcher:
+        raise OverflowError(f"unexpected value in {index_dir}/manifest.json")
+
+    monkeypatch.setattr(Searcher, "open", classmethod(broken_open))
+    with caplog.at_level("ERROR", logger="indexer.app"):
+        at = _app(monkeypatch, corpus, index)
+    assert plain(at.error[0]).startswith("无法打开文档索引：出现意外错误（详情已记录在服务器日志中）")
+    assert str(tmp_path) not in plain(at.error[0]) and at.button(key="rebuild")
+    (record,) = [r for r in caplog.records if r.name == "indexer.app"]
+    assert record.exc_info and record.exc_info[0] is OverflowError  # not "NoneType: None"
+    assert "broken_open" in caplog.text  # the traceback itself
 
 
 def test_unavailable_model_is_a_message_not_a_traceback(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,14 +405,35 @@ def test_unavailable_model_is_a_message_not_a_traceback(built: Path, tmp_path: P
     assert not at.button  # rebuilding would not help
 
 
-def test_files_dropped_into_the_folder_are_picked_up_by_a_rescan(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rescan_names_titles_and_lists_new_bad_files(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issues 13.3 and 13.7: new files named by title; bad files dropped in are listed with their reasons."""
     corpus, index = copy_index(built, tmp_path)
     at = _app(monkeypatch, corpus, index)
     (corpus / "dropped.txt").write_bytes(HOSTILE_DOC)
+    (corpus / "broken2.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (corpus / "zero.md").write_bytes(b"")
     at.button(key="rescan").click().run()
     assert not at.exception and not at.error
-    assert "新增 《dropped》" in at.success[0].value and "现有 5 份文件" in at.success[0].value
-    assert len(at.dataframe[0].value) == 5
+    assert notice(at).startswith(
+        "新增《关于<b>加强</b>立案服务的通知<script>alert(1)</script>》。现有 5 份文件，共 37 条条款；2 个文件未能收录"
+    )
+    assert len(cards(at)) == 5
+    warning = plain(at.warning[0])
+    assert "未能收录 2 个文件" in warning and "broken2.txt：是二进制数据，不是文字文件" in warning and "zero.md：是空文件" in warning
+    at.button(key="rescan").click().run()
+    assert notice(at).startswith("文件没有变化。现有 5 份文件") and "zero.md" in plain(at.warning[0])
+
+
+def test_removing_a_sample_hides_it_and_it_can_be_restored(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13.4: a shipped sample is hidden, never deleted; 恢复 brings it back."""
+    corpus, index = copy_index(built, tmp_path)
+    at = remove(_app(monkeypatch, corpus, index), "rules_articles")
+    assert notice(at).startswith("移除《某某法院诉讼服务规则》") and len(cards(at)) == 3
+    assert (corpus / "rules_articles.html").is_file()
+    at.button(key="restore_samples").click().run()
+    assert not at.exception and not at.error
+    assert notice(at).startswith("已恢复样例文件。新增《某某法院诉讼服务规则》") and len(cards(at)) == 4
+    assert not [b for b in at.button if b.key == "restore_samples"]
 
 
 def test_model_and_index_are_loaded_once_per_process(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
