@@ -98,6 +98,26 @@ def test_build_then_up_to_date(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 0 and "up to date" in out
 
 
+def test_build_names_documents_with_text_in_no_chunk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    import indexer.build as build
+    from indexer.chunking import segment_document
+
+    def misread(doc):  # a chunker that loses every paragraph of one document
+        layout = segment_document(doc)
+        if doc.doc_id != "notice_items":
+            return layout
+        return dataclasses.replace(layout, owner=(-1,) * len(layout.owner), chunks=())
+
+    monkeypatch.setattr(build, "segment_document", misread)
+    code, out, err = run(capsys, "build", "--corpus", str(DATA), "--index", str(tmp_path / "idx"), "--model", "hash", "--quiet")
+    assert code == 0 and "built" in out
+    assert "notice_items: 7 段未归入任何条款" in err and "python -m indexer chunks" in err
+
+
 def test_build_with_missing_corpus_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "build", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "idx"), "--model", "hash")
     assert code == 2 and err.count("\n") == 1 and "corpus folder not found" in err
