@@ -59,6 +59,9 @@ def fuzz(n: int, index: Path) -> dict[str, Any]:
         [
             "第一条",
             "第二十三条",
+            "第二十三条之一",
+            "第一條",
+            "附则",
             "1.",
             "１．",
             "2、",
@@ -87,6 +90,8 @@ def fuzz(n: int, index: Path) -> dict[str, Any]:
             for c in layout.chunks:
                 assert "".join(c.sentences) == c.text.replace("\n", "")
             assert len(layout.roles) == len(paras)
+            # no text lost: every paragraph is in a chunk or a named part (title, metadata, heading, closing)
+            assert layout.lost() == (), [layout.roles[i] for i in layout.lost()]
         except Exception:
             crashes.append("chunker: " + traceback.format_exc(limit=3))
 

@@ -344,10 +344,14 @@ def _title_key(text: str) -> str:
     return re.sub(r"[\s《》〈〉“”\"'‘’]", "", unicodedata.normalize("NFKC", text))
 
 
-def _front_matter(v: str, title_key: str) -> str | None:
-    """``title`` or ``metadata`` when a paragraph above the text repeats the title or states facts about it."""
+def _front_matter(v: str, title_key: str, after_title: bool = False) -> str | None:
+    """``title`` or ``metadata`` when a paragraph above the text repeats the title or states facts about it.
+
+    A title line is at least four characters long, unless it ends a title
+    printed over several lines (关于适用《…》的 / 解释).
+    """
     key = _title_key(v)
-    if len(key) >= 4 and key in title_key and not v.endswith("。"):
+    if len(key) >= (2 if after_title else 4) and key in title_key and not v.endswith("。"):
         return "title"
     if _DOC_NUMBER.match(v) or _ADOPTION.match(v) or _DATE_LINE.match(v) or _is_signature(v):
         return "metadata"
@@ -537,14 +541,14 @@ class _Reader:
         n = len(paras)
         title_key = _title_key(_simplified(self.doc.title))
         i = 0
-        while i < n and not self._structural(i) and (role := _front_matter(view[i], title_key)) is not None:
+        while i < n and not self._structural(i) and (role := _front_matter(view[i], title_key, i > 0 and roles[i - 1] == "title")):
             roles[i] = role
             i += 1
         closing_from = n
         whole: list[int] = []
         while i < n:
             p, v = paras[i], view[i]
-            if (whole or any(u.no for u in self.units)) and _CLOSING_START.match(v):
+            if (whole or self.last[0]) and _CLOSING_START.match(v):
                 closing_from = i  # 附件, 抄送, 特此通知…: nothing after this is a measure
                 break
             i = self._read_one(i, p, v, whole)

@@ -414,7 +414,8 @@ def test_a_heading_broken_over_two_lines_is_one_heading() -> None:
 def test_title_and_metadata_above_the_text_are_named_parts() -> None:
     paras = [
         "最高人民法院",
-        "关于综合治理类司法建议工作若干问题的规定",
+        "关于综合治理类司法建议工作若干问题的",
+        "规定",
         "法释〔2023〕11号",
         "（2023年9月25日最高人民法院审判委员会第1901次会议通过，自2023年12月1日起施行）",
         "为进一步加强综合治理类司法建议工作，制定本规定。",
@@ -425,7 +426,7 @@ def test_title_and_metadata_above_the_text_are_named_parts() -> None:
     layout = segment_document(_doc(paras, title=title))
     _assert_invariant(paras, layout)
     # the title printed over two lines, 文号, the adoption line
-    assert layout.roles[:5] == ("title", "title", "metadata", "metadata", "preamble")
+    assert layout.roles[:6] == ("title", "title", "title", "metadata", "metadata", "preamble")
     assert [c.chunk_id for c in layout.chunks] == ["d#引言", "d#1", "d#2"]
     assert layout.chunks[0].citation == f"《{title}》" and layout.chunks[0].measure_title == title
 
