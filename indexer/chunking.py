@@ -461,6 +461,7 @@ class _Reader:
                 elif _CLOSING_START.match(self.view[i]) or _section_of(self.paras[i], self.view[i], self.scheme):
                     following = {".": -1, "、": -1}
         self.prev_number: tuple[int, str, bool] | None = None  # last numbered paragraph: (n, style, opened a measure)
+        self._plain_run_end = 0  # short lines before this index were found not to be headings
 
     # -------------------------------------------------------------- measures
 
@@ -524,12 +525,16 @@ class _Reader:
         笔录的审查与认定, （二）权利质押) when the next measure or section
         follows them: they are never glued onto the measure before.
         """
-        if self.scheme != "article":
+        if self.scheme != "article" or i < self._plain_run_end:
             return i
         j = i
         while j < len(self.paras) and _heading_line(self.view[j]) and not self._structural(j):
             j += 1
-        return j if j > i and j < len(self.paras) and self._structural(j) else i
+        if j > i and j < len(self.paras) and self._structural(j):
+            return j
+        # lines i..j-1 continue the measure; none of them starts a heading run either (each scan is linear)
+        self._plain_run_end = j
+        return i
 
     def _structural(self, j: int) -> bool:
         return self.measure_start(j) is not None or _section_of(self.paras[j], self.view[j], self.scheme) is not None
