@@ -760,7 +760,7 @@ def _make_chunk(
     text = "\n".join(paras[i] for i in idx)
     section = " / ".join(s[2] for s in u.sections)
     if not u.no:  # a passage
-        title = u.sections[-1][2] if u.sections else doc.title
+        title = u.sections[-1][2] if u.sections else "引言"
         key = f"{doc.doc_id}#{u.anchor}"
     else:
         body = text[len(u.label) :].lstrip() if u.label else text

@@ -42,7 +42,9 @@ def sentence_texts(chunk: Chunk) -> list[str]:
 
 
 def title_text(chunk: Chunk) -> str | None:
-    """The measure title when it says something (not just 第三条)."""
+    """The measure title when it says something (not just 第三条, nor 引言, the title of a preamble)."""
+    if chunk.kind == "passage" and not chunk.section:
+        return None
     t = chunk.measure_title.strip()
     return t if t and t != chunk.label and t != chunk.doc_title else None
 

@@ -428,7 +428,7 @@ def test_title_and_metadata_above_the_text_are_named_parts() -> None:
     # the title printed over two lines, 文号, the adoption line
     assert layout.roles[:6] == ("title", "title", "title", "metadata", "metadata", "preamble")
     assert [c.chunk_id for c in layout.chunks] == ["d#引言", "d#1", "d#2"]
-    assert layout.chunks[0].citation == f"《{title}》" and layout.chunks[0].measure_title == title
+    assert layout.chunks[0].citation == f"《{title}》" and layout.chunks[0].measure_title == "引言"
 
 
 def test_unnumbered_document_leaves_out_signature_and_closing() -> None:

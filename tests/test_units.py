@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from indexer.chunking import chunk_document
 from indexer.loading import load_document
+from indexer.schema import Document
 from indexer.units import char_bigrams, chunk_fingerprint, embedded_sentences, sentence_texts, text_key, title_text
 
 from .conftest import REFORM_PLAN
@@ -19,6 +20,17 @@ def test_embedded_texts_of_a_chunk() -> None:
     assert [p for p, _ in embedded_sentences(chunk)] == list(range(len(chunk.sentences)))
     assert title_text(chunk) == "完善市场主体救治和退出机制"
     assert char_bigrams("个人破产！") == ["个人", "人破", "破产"]
+
+
+def test_passage_titles_embedded_only_when_they_name_a_section() -> None:
+    chunks = chunk_document(
+        Document(
+            "d", "某某方案", "", "", "d.txt", "txt", "0" * 64, ("为了测试，制定本方案。", "一、总体要求", "坚持问题导向。", "1.完善机制。")
+        )
+    )
+    preamble, intro, _ = chunks
+    assert (preamble.measure_title, title_text(preamble)) == ("引言", None)  # 引言 says nothing about what it holds
+    assert title_text(intro) == "一、总体要求"
 
 
 def test_an_article_label_is_not_embedded_nor_a_title() -> None:
