@@ -58,11 +58,33 @@ def e5_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "index"
 
 
+def _same_files(a: Path, b: Path) -> bool:
+    names = sorted(p.name for p in a.iterdir() if p.name != "SOURCES.md")
+    if names != sorted(p.name for p in b.iterdir()):
+        return False
+    return all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
 @pytest.fixture(scope="session")
-def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the 21 shared documents with e5-small (about a minute to build)."""
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped sample corpus (corpus/, 21 documents, copied) indexed with e5-small: built once per session (a minute or two)."""
+    import shutil
+
+    from indexer.build import build_index
+
+    root = tmp_path_factory.mktemp("sample-index")
+    shutil.copytree(CORPUS, root / "corpus")
+    build_index(root / "corpus", root / "index", model="e5-small")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def shared_index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the 21 shared documents with e5-small: the sample index when corpus/ holds the same files (it does)."""
     if not (SHARED / "corpus").is_dir():
         pytest.skip("../shared is absent: the shared corpus sits beside the project checkout (CI has it)")
+    if _same_files(CORPUS, SHARED / "corpus"):
+        return request.getfixturevalue("sample_index")  # one build of the 21 documents per session, not two
     from indexer.build import build_index
 
     root = tmp_path_factory.mktemp("shared-index")
