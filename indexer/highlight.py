@@ -16,9 +16,12 @@ forms, traditional characters, case), so ``１．`` and ``1.`` match.
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 import logging
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from .query import Query
 from .segmentation import normalise
@@ -217,13 +220,48 @@ def highlight_html(text: str, terms: Iterable[str] = (), sentences: Sequence[str
     return "".join(html_parts)
 
 
-def relevance_meter(relevance: float) -> str:
-    """Safe HTML of a small bar and a word (高 / 中 / 低) for a 0–1 relevance."""
+#: thresholds of the relevance meter, measured by ``bench/meter.py`` on labelled questions
+METER_FILE = Path(__file__).with_name("data") / "meter.json"
+_METER_DEFAULTS = {"high": 0.85, "medium": 0.5}
+
+
+@functools.cache
+def meter_thresholds() -> dict[str, float]:
+    """``high`` and ``medium``: the relevance from which a result is shown as 高 / 中.
+
+    ``high`` is where, on the labelled questions, results at or above it
+    were relevant at least four times in five (``bench/meter.py`` measures it);
+    without that file, conservative defaults.
+    """
+    try:
+        data = json.loads(METER_FILE.read_text(encoding="utf-8"))
+        high, medium = float(data["high"]), float(data["medium"])
+        if not 0.0 < medium <= high <= 1.0:
+            raise ValueError("thresholds out of order")
+        return {"high": high, "medium": medium}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("relevance meter thresholds not read from %s (%s); using defaults", METER_FILE, exc)
+        return dict(_METER_DEFAULTS)
+
+
+def relevance_word(relevance: float) -> str:
+    """高 / 中 / 低 for a 0–1 relevance (the calibrated probability that the measure answers the question)."""
+    t = meter_thresholds()
     r = min(1.0, max(0.0, float(relevance)))
-    word = "高" if r >= 0.6 else "中" if r >= 0.2 else "低"
+    return "高" if r >= t["high"] else "中" if r >= t["medium"] else "低"
+
+
+def relevance_meter(relevance: float) -> str:
+    """Safe HTML of a small bar and a word (高 / 中 / 低) for a 0–1 relevance.
+
+    The bar is the calibrated probability itself; the word says 高 only where
+    the labelled questions say such results are usually right.
+    """
+    r = min(1.0, max(0.0, float(relevance)))
     # a floor so that a low but non-zero relevance is still visible as a sliver
     width = max(4, round(r * 100))
-    return f'相关度<span class="hl-meter" title="{r:.2f}"><span style="width:{width}%"></span></span>{word}'
+    tip = f"估计相关的概率 {round(r * 100)}%"
+    return f'相关度<span class="hl-meter" title="{tip}"><span style="width:{width}%"></span></span>{relevance_word(r)}'
 
 
 __all__ = [
@@ -234,7 +272,9 @@ __all__ = [
     "escape_block",
     "find_terms",
     "highlight_html",
+    "meter_thresholds",
     "query_terms",
     "relevance_meter",
+    "relevance_word",
     "sentence_spans",
 ]

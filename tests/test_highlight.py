@@ -1,20 +1,24 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from indexer.highlight import (
+    METER_FILE,
     SENTENCE_CLASS,
     TERM_CLASS,
     escape,
     escape_block,
     find_terms,
     highlight_html,
+    meter_thresholds,
     query_terms,
     relevance_meter,
+    relevance_word,
     sentence_spans,
 )
 from indexer.query import Thesaurus, parse_query
@@ -92,10 +96,23 @@ def test_query_terms_keep_legal_words_and_drop_everyday_ones() -> None:
 
 
 def test_relevance_meter_is_bounded() -> None:
+    t = meter_thresholds()
     assert relevance_meter(1.0).endswith("高") and "width:100%" in relevance_meter(1.0)
-    assert relevance_meter(0.3).endswith("中")
+    assert relevance_meter(t["medium"]).endswith("中")
     assert relevance_meter(-2).endswith("低") and "width:4%" in relevance_meter(-2)
     assert relevance_meter(7).endswith("高")
+
+
+def test_the_meter_says_high_only_where_the_labelled_questions_say_it_is_usually_right() -> None:
+    """Issue 13.9: 高 from the relevance at which ≥ 80% of results were relevant (bench/meter.py), not a round 0.6."""
+    data = json.loads(METER_FILE.read_text(encoding="utf-8"))
+    assert data["precision_high"] >= 0.8 and data["results_high"] >= 30
+    assert 0 < data["medium"] <= data["high"] <= 1
+    t = meter_thresholds()
+    assert (t["high"], t["medium"]) == (data["high"], data["medium"])
+    assert relevance_word(t["high"] - 1e-6) == "中" and relevance_word(t["high"]) == "高"
+    assert relevance_word(0.6) != "高"  # the old threshold: results at 0.6 were relevant about one time in six
+    assert "估计相关的概率" in relevance_meter(0.42)
 
 
 @given(
