@@ -11,12 +11,15 @@ searched within that group alone.  Two numbers describe the group:
   theme) contain at least half of the theme's words — its own words and the
   legal terms it implies — breadth.
 
-Groups are ordered by coverage, strongest first, then by name.
+Documents are ordered by coverage, strongest first, then by name; years in
+order, the undated last.  Documents are labelled by a short title (简称,
+:func:`short_title`): 13 titles of the sample corpus start with 最高人民法院关于….
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -55,6 +58,32 @@ class GroupCoverage:
     #: the group's best measures, best first
     hits: tuple[Hit, ...]
 
+    @property
+    def short_label(self) -> str:
+        """The label to show where room is short: a document's 简称 (the full title goes in a tooltip)."""
+        return short_title(self.label)
+
+
+_ISSUER_PREFIX = re.compile(r"^(?:最高人民法院、最高人民检察院|最高人民法院|最高人民检察院)关于")
+
+
+def short_title(title: str) -> str:
+    """A 简称 of a document title: the distinctive part, without the words many titles share.
+
+    最高人民法院关于人民法院登记立案若干问题的规定 → 登记立案规定, 中华人民共和国法官法 → 法官法,
+    人民法院在线诉讼规则 → 在线诉讼规则; a title with nothing to drop is returned as it is.
+    """
+    t = title.strip()
+    about = _ISSUER_PREFIX.match(t)
+    if about:
+        t = t[about.end() :]
+    t = t.replace("中华人民共和国", "")
+    t = re.sub(r"若干问题的(?=规定|解释)|若干(?=规定)", "", t)
+    # 人民法院… is every court document's subject; kept where it is the name itself (人民法院组织法)
+    if t.startswith("人民法院") and (about or t.endswith("规则")) and len(t) > 6:
+        t = t[len("人民法院") :]
+    return t if len(t) >= 2 else title.strip()
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -67,14 +96,15 @@ class Comparison:
     def chart_rows(self, label_chars: int = 16) -> list[dict[str, Any]]:
         """One row per group for a bar chart, strongest first.
 
-        Each row: ``name`` (the label shortened to ``label_chars`` characters and
+        Each row: ``name`` (the short label, cut at ``label_chars`` characters and
         made unique, for the axis), ``label`` (in full, for the tooltip),
         ``coverage`` (0–100), ``matches``, ``measures`` and ``status`` (涉及 / 未涉及).
         """
         rows: list[dict[str, Any]] = []
         seen: set[str] = set()
         for g in self.groups:
-            name = g.label if len(g.label) <= label_chars else g.label[: label_chars - 1] + "…"
+            short = g.short_label
+            name = short if len(short) <= label_chars else short[: label_chars - 1] + "…"
             base, n = name, 2
             while name in seen:  # two long titles may shorten alike; bars with one name would merge
                 name, n = f"{base}（{n}）", n + 1
@@ -130,9 +160,20 @@ def compare_theme(searcher: Searcher, theme: str, by: GroupBy = "document", per_
         found, confidence = decide(searcher.calibrator, result)
         matches = sum(1 for h in result.hits if h.signals.get("coverage_x", 0.0) >= MATCH_COVERAGE)
         out.append(GroupCoverage(key, label, doc_ids, float(confidence), bool(found), matches, measures, result.hits[:per_group]))
-    out.sort(key=lambda g: (-g.coverage, g.label))
+    if by == "document":  # years stay in order: a researcher reads them as a time line
+        out.sort(key=lambda g: (-g.coverage, g.label))
     log.debug("compared %r across %d groups by %s", theme, len(out), by)
     return Comparison(str(theme), by, tuple(out))
 
 
-__all__ = ["MATCH_COVERAGE", "UNDATED", "UNDATED_LABEL", "Comparison", "GroupBy", "GroupCoverage", "compare_theme", "groups_of"]
+__all__ = [
+    "MATCH_COVERAGE",
+    "UNDATED",
+    "UNDATED_LABEL",
+    "Comparison",
+    "GroupBy",
+    "GroupCoverage",
+    "compare_theme",
+    "groups_of",
+    "short_title",
+]

@@ -496,6 +496,9 @@ def _issuer_from(body: str) -> str:
     return body.strip()[:40]
 
 
+_IN_FORCE = re.compile(r"自\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*起(?:施行|实施|生效)")
+
+
 def _date_and_issuer(meta: Iterable[str], paragraphs: list[str], title: str) -> tuple[str, str]:
     date = source = ""
     adoptions: list[tuple[str, str, str]] = []
@@ -526,6 +529,12 @@ def _date_and_issuer(meta: Iterable[str], paragraphs: list[str], title: str) -> 
                 with contextlib.suppress(ValueError):
                     date = f"{parse_number(m.group(1)):04d}-{parse_number(m.group(2)):02d}-{parse_number(m.group(3)):02d}"
                     break
+    if not date:
+        # last resort, the commencement clause near the end: 本规定自2015年5月1日起施行 (the year is right)
+        for line in reversed(paragraphs[-6:]):
+            if m := _IN_FORCE.search(line):
+                date = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+                break
     if not source:
         for body in ("最高人民法院、最高人民检察院", "最高人民法院", "最高人民检察院"):
             if title.startswith(body):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.compare import UNDATED, UNDATED_LABEL, compare_theme, groups_of
+from indexer.compare import UNDATED, UNDATED_LABEL, compare_theme, groups_of, short_title
 from indexer.errors import BadInputError
 from indexer.search import Searcher
 
@@ -35,8 +35,11 @@ def test_theme_against_every_document(searcher: Searcher) -> None:
 
 def test_theme_against_every_year(searcher: Searcher) -> None:
     comp = compare_theme(searcher, "法官惩戒", "year", per_group=3)
-    assert [g.key for g in sorted(comp.groups, key=lambda g: g.key)] == ["2020", "2021", "2022"]
-    assert comp.groups[0].key == "2021" and comp.groups[0].label == "2021年" and comp.groups[0].found
+    # issue 13.13: years in order (a time line), not by coverage
+    assert [g.key for g in comp.groups] == ["2020", "2021", "2022"]
+    assert [r["name"] for r in comp.chart_rows()] == ["2020年", "2021年", "2022年"]
+    top = max(comp.groups, key=lambda g: g.coverage)
+    assert top.key == "2021" and top.label == "2021年" and top.found
     year_2020 = next(g for g in comp.groups if g.key == "2020")
     assert set(year_2020.doc_ids) == {"notice_items", "rules_articles"} and year_2020.measures == 7
 
@@ -59,3 +62,34 @@ def test_groups_of_puts_undated_documents_last() -> None:
 def test_bad_requests_raise_bad_input(searcher: Searcher, theme: str, by: str, per_group: int) -> None:
     with pytest.raises(BadInputError):
         compare_theme(searcher, theme, by, per_group)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("title", "short"),
+    [
+        ("最高人民法院关于人民法院登记立案若干问题的规定", "登记立案规定"),
+        ("最高人民法院关于人民法院合议庭工作的若干规定", "合议庭工作的规定"),
+        ("最高人民法院关于进一步加强合议庭职责的若干规定", "进一步加强合议庭职责的规定"),
+        ("最高人民法院关于适用《中华人民共和国人民陪审员法》若干问题的解释", "适用《人民陪审员法》解释"),
+        ("中华人民共和国法官法", "法官法"),
+        ("中华人民共和国人民法院组织法", "人民法院组织法"),
+        ("人民法院在线诉讼规则", "在线诉讼规则"),
+        ("2021年全省法院司法改革工作要点", "2021年全省法院司法改革工作要点"),
+        ("最高人民法院关于", "最高人民法院关于"),
+    ],
+)
+def test_short_titles_keep_the_distinctive_part(title: str, short: str) -> None:
+    """Issue 13.12: 13 titles start with 最高人民法院关于…; the labels must tell them apart."""
+    assert short_title(title) == short
+
+
+def test_shared_titles_get_distinct_short_labels() -> None:
+    from .conftest import shared_catalogue
+
+    titles = [r["title"] for r in shared_catalogue()]
+    if not titles:
+        pytest.skip("../shared is absent")
+    shorts = [short_title(t) for t in titles]
+    assert len(set(shorts)) == len(titles)
+    assert sum(s.startswith("最高人民法院") for s in shorts) == 0
+    assert len({s[:15] for s in shorts}) == len(titles)

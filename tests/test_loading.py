@@ -611,3 +611,13 @@ def test_a_document_beyond_a_limit_is_skipped_and_the_rest_loaded(tmp_path: Path
     result = load_corpus(tmp_path)
     assert [d.doc_id for d in result.documents] == ["small"]
     assert [(Path(s.path).name, s.kind) for s in result.skipped] == [("long.txt", "document_chars")]
+
+
+def test_a_document_without_a_dated_header_takes_its_year_from_the_commencement_clause(tmp_path: Path) -> None:
+    """Issue 13.14: 本规定自2016年7月1日起施行 dates the document; it no longer lands in 未注明日期."""
+    f = tmp_path / "rules.md"
+    f.write_text("# 最高人民法院关于特邀调解的规定\n\n第一条 特邀调解是指……。\n\n第二条 本规定自2016年7月1日起施行。\n", encoding="utf-8")
+    doc = load_document(f)
+    assert doc.date == "2016-07-01" and doc.year == 2016 and "no_date" not in doc.warnings
+    f.write_text("# 某规定\n\n第一条 人民法院应当自收到材料之日起七日内立案。\n", encoding="utf-8")
+    assert load_document(f).date == ""  # a time limit in an article is not a date
