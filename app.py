@@ -239,8 +239,14 @@ def render_hit(searcher: ix.Searcher, hit: ix.Hit, terms: tuple[str, ...], key: 
                 render_similar(searcher, chunk.chunk_id, key)
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def cached_similar(_searcher: ix.Searcher, version: str, chunk_id: str) -> list[ix.Hit]:
+    # a search per result: cached, so reruns of the page (every click) do not repeat them
+    return ix.similar_measures(_searcher, chunk_id, top_k=3)
+
+
 def render_similar(searcher: ix.Searcher, chunk_id: str, key: str) -> None:
-    hits = searcher.similar(chunk_id, top_k=3)
+    hits = cached_similar(searcher, searcher.version, chunk_id)
     if not hits:
         st.caption("其他文件中没有相似条款。")
         return
@@ -368,7 +374,14 @@ def compare_view(searcher: ix.Searcher) -> None:
             "mark": {"type": "bar", "cornerRadiusEnd": 3, "tooltip": True},
             "height": {"step": 26},
             "encoding": {
-                "y": {"field": "name", "type": "nominal", "sort": "-x", "title": None, "axis": {"labelLimit": 220}},
+                # documents strongest first; years as a time line
+                "y": {
+                    "field": "name",
+                    "type": "nominal",
+                    "sort": "-x" if by == "document" else None,
+                    "title": None,
+                    "axis": {"labelLimit": 220},
+                },
                 "x": {"field": "coverage", "type": "quantitative", "title": "覆盖度", "scale": {"domain": [0, 100]}},
                 "color": {
                     "field": "status",
@@ -404,7 +417,7 @@ def render_groups(searcher: ix.Searcher, groups: list[ix.GroupCoverage], terms: 
         for col, g in zip(cols, groups[start : start + per_row], strict=False):
             with col, st.container(border=True):
                 st.markdown(
-                    f'<div class="hl-title">{ix.escape(g.label)}</div>'
+                    f'<div class="hl-title" title="{ix.escape(g.label)}">{ix.escape(g.short_label)}</div>'
                     f'<div class="hl-meta">覆盖度 {round(100 * g.coverage)} · 含主题词的条款 {g.matches}/{g.measures}</div>',
                     unsafe_allow_html=True,
                 )

@@ -50,6 +50,7 @@ from .messages import MESSAGES, error_text, file_name, strip_paths, text, warnin
 from .schema import Answer, AnswerSentence, Chunk, Document, Hit
 from .search import Filters, Searcher, SearchResult
 from .service import IndexService
+from .similar import measure_query, similar_measures
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -106,11 +107,13 @@ __all__ = [
     "load_corpus",
     "load_document",
     "make_filters",
+    "measure_query",
     "query_terms",
     "relevance_meter",
     "remove_document",
     "sanitize_filename",
     "segment_document",
+    "similar_measures",
     "skipped_files",
     "strip_paths",
     "text",

@@ -120,6 +120,8 @@ def test_not_found_says_so_clearly(app: AppTest) -> None:
     assert not any("文件中的规定" in m for m in html_shown(app))  # no answer block
     # the nearest measures are still there, marked as low relevance, for whoever wants to look
     assert "相关度低" in app.expander[-1].label
+    meters = [m for m in html_shown(app) if "hl-meter" in m]
+    assert meters and all(m.rstrip("</div>").endswith("低") for m in meters)  # never 高 for a measure that does not answer
 
 
 def test_top_k_and_filters_narrow_results(app: AppTest) -> None:
@@ -210,11 +212,18 @@ def test_compare_view_shows_coverage_chart_and_best_measures(app: AppTest) -> No
     bars = pyarrow.ipc.open_stream(chart.proto.data.data).read_all().to_pylist()  # the chart's rows, as sent
     assert bars[0]["label"] == "2021年全省法院司法改革工作要点" and bars[0]["status"] == "涉及"
     assert len(bars) == 4 and bars[0]["coverage"] > bars[1]["coverage"]
-    cards = [m for m in html_shown(app) if m.startswith('<div class="hl-title">') and "覆盖度" in m]
-    assert "2021年全省法院司法改革工作要点" in cards[0]
+    # issue 13.12: short, distinct labels, the full title on hover
+    names = {r["label"]: r["name"] for r in bars}
+    assert names["某某法院诉讼服务规则"] == "某某法院诉讼服务规则" and all(len(n) <= 16 for n in names.values())
+    cards = [m for m in html_shown(app) if m.startswith('<div class="hl-title"') and "覆盖度" in m]
+    assert cards[0].startswith('<div class="hl-title" title="2021年全省法院司法改革工作要点">2021年全省法院司法改革工作要点</div>')
     app.segmented_control(key="compare_by").set_value("year").run()
-    cards = [m for m in html_shown(app) if m.startswith('<div class="hl-title">') and "覆盖度" in m]
-    assert cards[0].startswith('<div class="hl-title">2021年</div>')
+    cards = [m for m in html_shown(app) if m.startswith('<div class="hl-title"') and "覆盖度" in m]
+    assert cards[0].startswith('<div class="hl-title" title="2021年">2021年</div>')
+    (chart,) = app.get("vega_lite_chart")
+    bars = pyarrow.ipc.open_stream(chart.proto.data.data).read_all().to_pylist()
+    assert [b["name"] for b in bars] == ["2020年", "2021年", "2022年"]  # issue 13.13: a time line
+    assert '"sort":null' in chart.proto.spec.replace(" ", "")
 
 
 def cards(at: AppTest) -> list[str]:
