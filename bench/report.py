@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,10 @@ def write_readme(r: dict[str, Any], path: Path, command: str) -> None:
                 lines.append(f"- {part}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
         if "hostile_files" in rel:
             lines += hostile_files_table(rel["hostile_files"])
+    # sections other scripts own (bench/encoders.py) are kept as they stand
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    for block in re.finditer(r"<!-- (\w+):start -->.*?<!-- \1:end -->", old, flags=re.S):
+        lines += ["", block.group(0)]
     lines += ["", "## Notes", "", *r.get("notes", NOTES)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -1,4 +1,4 @@
-"""The command-line interface: ``python -m indexer chunks|build|search|ask|eval``.
+"""The command-line interface: ``python -m indexer chunks|build|search|ask|eval|train|tune``.
 
 Output contract: ``--json`` prints machine-readable JSON on stdout.  Errors are
 one line on stderr, exit status 2 for bad usage or input, 1 for other failures;
@@ -236,6 +236,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .tuning import TuneSettings, tune
+
+    settings = TuneSettings(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        layers=args.layers,
+        learning_rate=args.lr,
+        max_per_passage=args.max_per_passage,
+        max_query_tokens=args.max_query_tokens,
+        max_passage_tokens=args.max_passage_tokens,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    if settings.batch_size < 2 or not 1 <= settings.layers <= 12 or settings.steps < 0 or settings.threads < 1:
+        raise BadInputError("tune needs --batch-size ≥ 2, --layers between 1 and 12, --steps ≥ 0 and --threads ≥ 1")
+    if min(settings.max_query_tokens, settings.max_passage_tokens) < 8 or max(settings.max_query_tokens, settings.max_passage_tokens) > 512:
+        raise BadInputError("tune needs --max-query-tokens and --max-passage-tokens between 8 and 512")
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if not args.quiet and (step == 1 or step % 10 == 0 or step == total):
+            print(f"step {step}/{total}  loss {loss:.3f}", file=sys.stderr, flush=True)
+
+    meta = tune(args.pairs or [], args.corpus, args.out, settings, mine=not args.no_mine, progress=progress)
+    if args.json:
+        _dump(meta)
+    else:
+        print(
+            f"wrote {args.out}: {meta['steps']} steps on {sum(meta['pairs'].values())} pairs, loss {meta['loss_first_10']:.3f} → "
+            f"{meta['loss_last_10']:.3f}, {meta['seconds']:.0f} s; use it with --model e5-tuned:{args.out}"
+        )
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluation import load_questions
     from .store import publish_models
@@ -348,6 +382,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="also write the models to FILE (e.g. to ship them as an encoder's default)")
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "tune",
+        help="fine-tune e5-small on question → measure pairs (in-batch negatives); writes a delta usable as --model e5-tuned:DIR",
+    )
+    p.add_argument(
+        "--pairs", action="append", metavar="FILE", help="TSV with columns query and relevant (chunk ids of --corpus documents; repeatable)"
+    )
+    p.add_argument(
+        "--corpus", action="append", required=True, metavar="DIR", help="documents the pairs cite, also mined for pairs (repeatable)"
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for delta.safetensors and tune.json")
+    p.add_argument("--no-mine", action="store_true", help="do not add pairs mined from the documents' own structure")
+    p.add_argument("--steps", type=int, default=0, help="training steps (default 0: one pass over the pairs)")
+    p.add_argument("--batch-size", type=int, default=32, help="pairs per step; the others in the batch are the negatives (default 32)")
+    p.add_argument("--layers", type=int, default=3, help="how many top transformer layers are trained (default 3)")
+    p.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (default 5e-5)")
+    p.add_argument("--max-per-passage", type=int, default=4, help="at most this many questions per cited measure (default 4)")
+    p.add_argument("--max-query-tokens", type=int, default=64, help="questions are cut to this many tokens (default 64)")
+    p.add_argument("--max-passage-tokens", type=int, default=128, help="passages are cut to this many tokens (default 128)")
+    p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; same seed and threads → same result)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true", help="print tune.json's contents as JSON")
+    p.set_defaults(func=cmd_tune)
     return parser
 
 

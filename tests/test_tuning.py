@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.errors import BadInputError, ModelUnavailableError
+from indexer.tuning import (
+    DELTA_FILE,
+    META_FILE,
+    TrainingPair,
+    TuneSettings,
+    batches,
+    corpus_chunks,
+    mine_pairs,
+    pairs_from_file,
+    refuse_evaluation_data,
+    tune,
+)
+
+from .conftest import REFORM_PLAN
+
+PLAN = "gd_courts_judicial_reform_2021"
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    shutil.copy(REFORM_PLAN, folder / REFORM_PLAN.name)
+    return folder
+
+
+def _write_pairs(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("query\trelevant\n" + "".join(f"{q}\t{r}\n" for q, r in rows), encoding="utf-8")
+    return path
+
+
+def test_pairs_from_a_question_file_cap_each_passage_and_skip_unknown_labels(corpus: Path, tmp_path: Path) -> None:
+    chunks = corpus_chunks([corpus])
+    rows = [(f"个人破产问题{i}", f"{PLAN}#5") for i in range(6)] + [("网上立案", f"{PLAN}#9,{PLAN}#999")]
+    pairs = pairs_from_file(_write_pairs(tmp_path / "p.tsv", rows), chunks, max_per_passage=3, rng=random.Random(1))
+    assert sum(p.key == f"{PLAN}#5" for p in pairs) == 3
+    assert [p.key for p in pairs if p.query == "网上立案"] == [f"{PLAN}#9"]
+    five = chunks[f"{PLAN}#5"]
+    assert all(p.passage == five.body for p in pairs if p.key == five.key)
+
+
+def test_evaluation_files_are_never_trained_on(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "eval").mkdir()
+    held_out = _write_pairs(tmp_path / "eval" / "queries_dev.tsv", [("个人破产", f"{PLAN}#5")])
+    with pytest.raises(BadInputError, match="evaluation data"):
+        refuse_evaluation_data(held_out)
+    with pytest.raises(BadInputError, match="evaluation data"):
+        pairs_from_file(held_out, corpus_chunks([corpus]), 4, random.Random(0))
+
+
+def test_mined_pairs_come_from_the_documents_structure(corpus: Path) -> None:
+    chunks = corpus_chunks([corpus])
+    pairs = mine_pairs(chunks, random.Random(0))
+    origins = {p.origin for p in pairs}
+    assert origins == {"mined:headings", "mined:title", "mined:sentence"}
+    five = chunks[f"{PLAN}#5"]
+    heading = next(p for p in pairs if p.key == five.key and p.origin == "mined:headings")
+    assert five.doc_title in heading.query and five.section in heading.query and heading.passage == five.body
+    title = next(p for p in pairs if p.key == five.key + "/rest")
+    assert title.query == five.measure_title and title.passage in five.body
+    for p in pairs:
+        if p.origin == "mined:sentence":
+            # the query sentence is left out of the passage it must find
+            assert p.query not in p.passage
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=0, max_size=80), st.integers(2, 6))
+def test_a_batch_never_holds_a_passage_or_a_query_twice(rows: list[tuple[int, int]], size: int) -> None:
+    pairs = [TrainingPair(f"q{q}", f"passage {k}", f"d#{k}" + ("/rest" if i % 2 else ""), "t") for i, (q, k) in enumerate(rows)]
+    out = batches(pairs, size, random.Random(3))
+    seen_pairs = []
+    for b in out:
+        assert len(b) == size
+        assert len({p.key.split("/")[0] for p in b}) == size and len({p.query for p in b}) == size
+        seen_pairs.extend(b)
+    # nothing is invented and nothing used twice
+    assert len(seen_pairs) == len(set(map(id, seen_pairs))) and all(p in pairs for p in seen_pairs)
+
+
+# --- the tune command in miniature (real converted model, a few steps on a few pairs) ---
+
+
+@pytest.fixture(scope="module")
+def mini_tuned(converted_e5: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    root = tmp_path_factory.mktemp("tune")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(REFORM_PLAN, corpus / REFORM_PLAN.name)
+    pairs = _write_pairs(root / "pairs.tsv", [("个人破产", f"{PLAN}#5"), ("网上打官司", f"{PLAN}#9"), ("法官惩戒", f"{PLAN}#14")])
+    mini = TuneSettings(steps=2, batch_size=4, layers=1, max_query_tokens=32, max_passage_tokens=48, seed=5)
+    tune([pairs], [corpus], root / "a", mini)
+    tune([pairs], [corpus], root / "b", mini)
+    return root, corpus, pairs
+
+
+def test_tune_writes_a_small_fp16_delta_of_the_top_layers_only(mini_tuned: tuple[Path, Path, Path]) -> None:
+    from safetensors.numpy import load_file
+
+    root = mini_tuned[0]
+    delta = load_file(str(root / "a" / DELTA_FILE))
+    assert delta and all(k.startswith("encoder.layer.11.") for k in delta)
+    assert all(v.dtype == np.float16 for v in delta.values()) and any(np.abs(v).max() > 0 for v in delta.values())
+    meta = json.loads((root / "a" / META_FILE).read_text(encoding="utf-8"))
+    assert meta["steps"] == 2 and meta["settings"]["seed"] == 5 and meta["pairs"]["pairs.tsv"] == 3
+    assert meta["pairs"]["mined:headings"] == 24 and len(meta["base_source_sha256"]) == 64
+
+
+def test_tune_is_reproducible(mini_tuned: tuple[Path, Path, Path]) -> None:
+    root = mini_tuned[0]
+    assert (root / "a" / DELTA_FILE).read_bytes() == (root / "b" / DELTA_FILE).read_bytes()
+
+
+def test_a_tuned_delta_is_an_encoder_whose_hash_the_index_records(mini_tuned: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    from indexer.build import build_index
+    from indexer.encoders import get_encoder
+    from indexer.store import read_manifest
+
+    root, corpus, _ = mini_tuned
+    tuned, base = get_encoder(f"e5-tuned:{root / 'a'}"), get_encoder("e5-small-st")
+    assert tuned.model_id.startswith(f"e5-tuned:{root / 'a'}@") and tuned.spec == f"e5-tuned:{root / 'a'}"
+    text = ["支持深圳试行个人破产制度"]
+    a, b = tuned.encode_passages(text), base.encode_passages(text)
+    assert not np.allclose(a, b) and float((a * b).sum()) > 0.9
+    build_index(corpus, tmp_path / "index", encoder=tuned)
+    enc = read_manifest(tmp_path / "index")["encoder"]
+    assert enc["adapter_sha256"] == tuned.fingerprint["adapter_sha256"] and enc["spec"] == tuned.spec
+
+
+def test_a_delta_for_other_weights_or_a_missing_one_is_refused(mini_tuned: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    from indexer.encoders import ConvertedE5Encoder
+
+    other = tmp_path / "other"
+    shutil.copytree(mini_tuned[0] / "a", other)
+    meta = json.loads((other / META_FILE).read_text(encoding="utf-8"))
+    (other / META_FILE).write_text(json.dumps({**meta, "base_source_sha256": "0" * 64}), encoding="utf-8")
+    with pytest.raises(ModelUnavailableError, match="other e5-small weights"):
+        ConvertedE5Encoder("e5-tuned:x", delta=other)
+    with pytest.raises(ModelUnavailableError, match="python -m indexer tune"):
+        ConvertedE5Encoder("e5-tuned:y", delta=tmp_path / "nothing-here")
+
+
+def test_the_tune_command_refuses_evaluation_data_and_runs_in_miniature(
+    mini_tuned: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from indexer.cli import main
+
+    _, corpus, pairs = mini_tuned
+    (tmp_path / "eval").mkdir()
+    held_out = shutil.copy(pairs, tmp_path / "eval" / "statute_dev.tsv")
+    assert main(["tune", "--pairs", str(held_out), "--corpus", str(corpus), "--out", str(tmp_path / "x")]) == 2
+    assert "evaluation data" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    argv = ["tune", "--pairs", str(pairs), "--corpus", str(corpus), "--out", str(tmp_path / "t"), "--steps", "1", "--batch-size", "3"]
+    assert main([*argv, "--layers", "1", "--quiet", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["steps"] == 1 and (tmp_path / "t" / DELTA_FILE).is_file()
