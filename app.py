@@ -44,7 +44,7 @@ div[data-testid="stCode"] code { white-space: pre-wrap !important; overflow-wrap
   font-size: 0.85rem !important; line-height: 1.6 !important; font-family: inherit !important; }
 div[data-testid="stCode"] > div:last-child { opacity: 1 !important; visibility: visible !important; }
 /* the answer box: room below its last line */
-div.hl-answer { padding-bottom: 0.35rem; }
+div.hl-answer { padding-bottom: 0.75rem; }
 /* the document library as cards: one column on a phone, several on a desktop */
 div.lib-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 0.6rem; margin-bottom: 0.8rem; }
 div.lib-card { border: 1px solid #dde2ea; border-radius: 0.5rem; padding: 0.55rem 0.75rem; }
@@ -52,13 +52,11 @@ div.lib-card div.hl-title { font-size: 0.98rem; }
 span.lib-badge { margin-left: 0.4rem; padding: 0 0.35rem; border-radius: 0.3rem; background: #e8f0fb; color: #1d4e89;
   font-size: 0.75rem; font-weight: 500; vertical-align: middle; }
 div.lib-note { color: #8a5a00; }
-/* the file uploader in Chinese: Streamlit's own words cannot be configured, so they are swapped by CSS */
-section[data-testid="stFileUploaderDropzone"] span[data-testid="stFileUploaderDropzoneInstructions"] > div > span { display: none; }
-section[data-testid="stFileUploaderDropzone"] span[data-testid="stFileUploaderDropzoneInstructions"] > div::before {
-  content: "把文件拖到这里，或点右侧按钮选择文件"; }
-section[data-testid="stFileUploaderDropzone"] span[data-testid="stFileUploaderDropzoneInstructions"] > div > small { display: none; }
-section[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"] { font-size: 0; }
-section[data-testid="stFileUploaderDropzone"] button[data-testid="stBaseButton-secondary"]::after { content: "选择文件"; font-size: 0.9rem; }
+/* the file uploader in Chinese: Streamlit's own words ("Upload", "10MB per file • TXT, …") cannot be configured */
+div[data-testid="stFileUploaderDropzoneInstructions"] > div > span { display: none; }
+div[data-testid="stFileUploaderDropzoneInstructions"] > div::before { content: "可把文件拖到这里 · 单个文件不超过 __LIMIT__ MB"; font-size: 0.85rem; color: #5b6470; }
+section[data-testid="stFileUploaderDropzone"] button div[data-testid="stMarkdownContainer"] p { font-size: 0; }
+section[data-testid="stFileUploaderDropzone"] button div[data-testid="stMarkdownContainer"] p::after { content: "选择文件"; font-size: 0.9rem; }
 @media (max-width: 640px) {
   div[data-testid="stMainBlockContainer"] { padding-left: 0.8rem; padding-right: 0.8rem; }
   h1 { font-size: 1.3rem !important; }
@@ -525,7 +523,7 @@ def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
             # an index needs at least one document; removing the last would leave the page with nothing to search
             st.caption("文库中至少要保留一份文件：先添加新文件，再移除这一份。")
         else:
-            remove_box(service, infos, titles)
+            remove_box(service, infos, searcher.data.manifest.get("documents", {}))
         hidden = service.hidden_samples()
         if hidden and st.button(f"恢复已移除的 {len(hidden)} 份样例文件", key="restore_samples"):
             result = run_update("正在更新索引", lambda p: service.restore_samples(on_progress=p), "未能恢复样例文件")
@@ -534,7 +532,7 @@ def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
                 st.rerun()
 
 
-def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], titles: dict[str, str]) -> None:
+def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], records: dict[str, Any]) -> None:
     by_id = {i.doc_id: i for i in infos}
     doc_id = st.selectbox(
         "要移除的文件",
@@ -548,12 +546,14 @@ def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], tit
     if info is None:
         return
     r = st.session_state.setdefault("remove_round", 0)
-    what = "从文库中隐藏（样例文件本身保留，可随时恢复）" if info.sample else "从数据文件夹中删除"
+    # what removal will do is decided by where the file is now, as the removal itself decides it
+    sample = service.library.is_sample(service.library.path_of(records.get(info.doc_id, {})))
+    what = "从文库中隐藏（样例文件本身保留，可随时恢复）" if sample else "从数据文件夹中删除"
     sure = st.checkbox(f"确认移除《{info.title}》：文件 {info.file_name} 将{what}", key=f"remove_sure-{r}")
     if st.button("移除并更新索引", disabled=not sure, key="remove_doc"):
         report = run_update("正在更新索引", lambda p: service.remove(info.doc_id, on_progress=p), f"未能移除 {info.file_name}")
         if report is not None:
-            st.session_state["notice"] = ix.describe_report(report, titles)
+            st.session_state["notice"] = ix.describe_report(report, {i.doc_id: i.title for i in infos})
             st.session_state["remove_round"] = r + 1  # untick the confirmation
             st.session_state["selection"] = {k: v for k, v in selection().items() if not k.startswith(f"{info.doc_id}#")}
             st.rerun()
@@ -616,7 +616,7 @@ def main() -> None:
         layout="wide",
         menu_items={"Get help": None, "Report a bug": None, "About": "司法改革文件检索：离线语义检索与带出处的条款摘录。"},
     )
-    st.markdown(ix.HIGHLIGHT_STYLE + APP_CSS, unsafe_allow_html=True)
+    st.markdown(ix.HIGHLIGHT_STYLE + APP_CSS.replace("__LIMIT__", str(UPLOAD_LIMIT_MB)), unsafe_allow_html=True)
     st.title(":material/balance: 司法改革文件检索")
     corpus, index, model, data = settings()
     service = get_service(corpus, index, model, data)

@@ -233,3 +233,99 @@ def test_two_people_at_once(server: str, browser: object) -> None:
     ask(clerk, "网上打官司")
     expect(judge.get_by_text("第二部分第9项").first).to_be_visible(timeout=WAIT_MS)
     expect(clerk.get_by_text("第四部分第19项").first).to_be_visible(timeout=WAIT_MS)
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_copy_strip_answer_box_library_and_uploader_layout(server: str, browser: object, width: int) -> None:
+    """Issue 13.11/13.17/13.6: the copy strip shows the whole clause and its citation, its button covers no text;
+    the answer box has room below its last line; the library reads as cards at 400 px; the uploader speaks Chinese."""
+    page, dialogs = open_page(browser, server, width)
+    ask(page, "个人破产相关改革")
+    expect(page.get_by_text("文件中的规定")).to_be_visible(timeout=WAIT_MS)
+
+    strip = page.locator('[data-testid="stCode"]').first
+    strip.scroll_into_view_if_needed()
+    text = strip.locator("code").inner_text()
+    assert text.startswith("5.完善市场主体救治和退出机制。") and text.rstrip().endswith("第一部分第5项")
+    layout = strip.evaluate(
+        """(el) => {
+            const code = el.querySelector('code');
+            const button = el.querySelector('button');
+            const range = document.createRange();
+            range.selectNodeContents(code);
+            const box = (r) => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom});
+            return {lines: Array.from(range.getClientRects()).map(box), button: box(button.getBoundingClientRect()),
+                    scroll: code.scrollWidth - code.clientWidth, pre: box(el.querySelector('pre').getBoundingClientRect()),
+                    opacity: getComputedStyle(button.parentElement).opacity};
+        }"""
+    )
+    assert layout["scroll"] <= 1  # wrapped: nothing hidden to the right
+    assert all(line["right"] <= layout["pre"]["right"] + 1 for line in layout["lines"])
+    assert not any(_overlaps(line, layout["button"]) for line in layout["lines"] if line["right"] > line["left"])
+    assert layout["button"]["right"] - layout["button"]["left"] > 0 and float(layout["opacity"]) == 1.0  # always shown
+
+    gap = page.locator("div.hl-answer").first.evaluate(
+        """(el) => {
+            const box = el.closest('[data-testid="stVerticalBlockBorderWrapper"]') || el.parentElement;
+            const last = el.querySelectorAll('.hl-text');
+            return box.getBoundingClientRect().bottom - last[last.length - 1].getBoundingClientRect().bottom;
+        }"""
+    )
+    assert gap >= 8, gap
+    screenshot(page, f"copy-strip-{width}.png")
+
+    tab(page, "文档库")
+    expect(page.get_by_text("已收录 4 份文件")).to_be_visible(timeout=WAIT_MS)
+    cards = page.locator("div.lib-card")
+    expect(cards.first).to_be_visible()
+    assert cards.count() == 4
+    for i in range(cards.count()):
+        box = cards.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width  # no card runs off the screen
+    expect(page.locator("div.lib-card", has_text="gd_courts_judicial_reform_2021.txt")).to_contain_text("广东高院")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # the uploader in Chinese, Streamlit's English words hidden
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]')
+    zone.scroll_into_view_if_needed()
+    words = zone.evaluate(
+        """(el) => {
+            const inst = el.querySelector('[data-testid="stFileUploaderDropzoneInstructions"] > div');
+            const label = el.querySelector('button [data-testid="stMarkdownContainer"] p');
+            return {before: getComputedStyle(inst, '::before').content, after: getComputedStyle(label, '::after').content,
+                    label: getComputedStyle(label).fontSize,
+                    visible: Array.from(inst.querySelectorAll('span, small')).filter(e => e.offsetParent !== null && e.innerText.trim()).map(e => e.innerText)};
+        }"""
+    )
+    assert "可把文件拖到这里 · 单个文件不超过 10 MB" in words["before"] and "选择文件" in words["after"]
+    assert words["visible"] == [] and words["label"] == "0px"  # "10MB per file • TXT…" and "Upload" hidden
+    screenshot(page, f"library-{width}.png")
+    assert not dialogs
+
+
+def test_the_page_serves_others_while_a_large_upload_is_indexed(built: Path, browser: object, tmp_path: Path) -> None:
+    """Issue 14.4 (page): a large upload is indexed with a progress bar; another session searches meanwhile."""
+    corpus, index = copy_index(built, tmp_path)
+    lines = ["关于大规模诉讼服务改革的实施细则", "发布时间：2024-01-02 来源：测试法院", ""]
+    lines += [f"第{n}条 第{n}号诉讼服务中心应当在{n}个工作日内完成第{n}批案件材料的电子化归档。" for n in range(1, 361)]
+    big = "\n".join(lines).encode()
+    with streamlit_server(corpus, index, tmp_path / "streamlit.log") as url:
+        clerk, _ = open_page(browser, url, 1280)
+        judge, _ = open_page(browser, url, 400)
+        tab(clerk, "文档库")
+        clerk.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+            files=[{"name": "大文件.txt", "mimeType": "text/plain", "buffer": big}]
+        )
+        add = clerk.get_by_role("button", name="加入文库并更新索引")
+        expect(add).to_be_enabled(timeout=WAIT_MS)
+        add.click()
+        expect(clerk.locator('[data-testid="stProgress"]')).to_be_visible(timeout=WAIT_MS)
+        ask(judge, "网上打官司")
+        expect(judge.get_by_text("第四部分第19项").first).to_be_visible(timeout=WAIT_MS)
+        # the judge had an answer while the clerk's upload was still being indexed
+        assert clerk.locator('[data-testid="stProgress"]').count() >= 1
+        assert clerk.get_by_text("已添加《关于大规模诉讼服务改革的实施细则》").count() == 0
+        expect(clerk.get_by_text("已添加《关于大规模诉讼服务改革的实施细则》", exact=False)).to_be_visible(timeout=600_000)
