@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .conftest import DATA, REFORM_PLAN
+from .conftest import DATA, reform_plan_corpus
 
 #: Debian's chromium (a browser download fails on these machines), started quietly
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,9 +29,9 @@ HOSTILE_DOC = """关于<b>加强</b>立案服务的通知<script>alert(1)</scrip
 
 
 def small_corpus(dest: Path) -> Path:
-    """The 2021 reform plan (from corpus/) plus the three small documents of tests/data: four documents, three years."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for src in [REFORM_PLAN, *DATA.iterdir()]:
+    """The 2021 reform plan plus the three small documents of tests/data: four documents, three years."""
+    reform_plan_corpus(dest)
+    for src in DATA.iterdir():
         if src.is_file():
             shutil.copy(src, dest / src.name)
     return dest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,9 +11,29 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
+#: the page's documents folder: tests never read or write it as a folder (the page adds and removes
+#: files there); they copy the one tracked document they need, by name, into tmp_path
 CORPUS = ROOT / "corpus"
 SHARED = ROOT.parent / "shared"
 REFORM_PLAN = CORPUS / "gd_courts_judicial_reform_2021.txt"
+
+#: fixtures that embed with the real model or drive the page in a browser: their tests are marked
+#: ``slow``, so ``python -m pytest -m "not slow"`` is the quick loop
+SLOW_FIXTURES = frozenset({"e5_index", "shared_index", "converted_e5", "built", "app", "server", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def reform_plan_corpus(dest: Path) -> Path:
+    """A corpus folder at ``dest`` holding a copy of the tracked 2021 reform plan only."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REFORM_PLAN, dest / REFORM_PLAN.name)
+    return dest
+
 
 requires_shared = pytest.mark.skipif(
     not (SHARED / "corpus").is_dir(),
@@ -31,30 +52,24 @@ def shared_catalogue() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of tests/data plus corpus/ built with the fast, deterministic hash encoder."""
-    import shutil
-
+    """An index of tests/data plus the 2021 reform plan built with the fast, deterministic hash encoder."""
     from indexer.build import build_index
 
     root = tmp_path_factory.mktemp("hash-index")
     corpus = root / "corpus"
     shutil.copytree(DATA, corpus)
-    shutil.copy(REFORM_PLAN, corpus / REFORM_PLAN.name)
+    reform_plan_corpus(corpus)
     build_index(corpus, root / "index", model="hash")
     return root / "index"
 
 
 @pytest.fixture(scope="session")
 def e5_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the 2021 reform plan (copied from corpus/) built with the real embedded e5-small model."""
-    import shutil
-
+    """An index of the 2021 reform plan (a copy) built with the real embedded e5-small model."""
     from indexer.build import build_index
 
     root = tmp_path_factory.mktemp("e5-index")
-    (root / "corpus").mkdir()
-    shutil.copy(REFORM_PLAN, root / "corpus" / REFORM_PLAN.name)
-    build_index(root / "corpus", root / "index", model="e5-small")
+    build_index(reform_plan_corpus(root / "corpus"), root / "index", model="e5-small")
     return root / "index"
 
 

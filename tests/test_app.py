@@ -362,6 +362,7 @@ def test_uploader_and_limits_are_labelled_in_chinese(app: AppTest) -> None:
     assert "其他人仍可正常检索" in uploader.help
 
 
+@pytest.mark.slow
 def test_first_start_builds_the_index_and_summarises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 13.7: the first-start notice is a summary, not a list of file names."""
     corpus = small_corpus(tmp_path / "corpus")

