@@ -26,9 +26,10 @@ log = logging.getLogger("indexer.app")
 HERE = Path(__file__).resolve().parent
 EXAMPLES = ("个人破产相关改革", "网上打官司", "法官惩戒", "判决赢了但是拿不到钱", "人民陪审员怎么选")
 THEMES = ("个人破产", "在线诉讼", "法官惩戒", "人民陪审员", "多元解纷")
-UPLOAD_TYPES = tuple(suffix.lstrip(".") for suffix in ix.SUPPORTED_SUFFIXES)
-UPLOAD_HELP = ".txt / .md / .html / .docx / 带文字层的 .pdf"
-UPLOAD_LIMIT_MB = ix.MAX_UPLOAD_BYTES // 2**20
+#: what the uploader accepts and says: the table of readers (ix.FORMATS) decides
+UPLOAD_TYPES = ix.FORMATS.upload_types
+UPLOAD_HELP = f"{ix.FORMATS.label}（.pdf 须带文字层）"
+UPLOAD_LIMIT_MB = ix.FORMATS.max_upload_bytes // 2**20
 
 #: errors that a rebuild of the index repairs
 INDEX_ERRORS = (ix.IndexDamagedError, ix.IndexMismatchError, ix.IndexMissingError)
@@ -209,10 +210,9 @@ def select_button(clause: ix.Clause, key: str) -> None:
 # ---------------------------------------------------------------- one result
 
 
-def render_hit(searcher: ix.Searcher, hit: ix.Hit, terms: tuple[str, ...], key: str, found: bool = True, similar: bool = True) -> None:
-    docs = searcher.data.manifest["documents"]
+def render_hit(view: ix.IndexView, hit: ix.Hit, terms: tuple[str, ...], key: str, found: bool = True, similar: bool = True) -> None:
     chunk = hit.chunk
-    clause = ix.clause_from_hit(hit, docs)
+    clause = view.clause(hit)
     relevance = hit.signals.get("relevance", 0.0) if found else 0.0
     meta = [chunk.section, f"《{chunk.doc_title}》", clause.date]
     meta_html = " · ".join(ix.escape(m) for m in meta if m)
@@ -234,23 +234,22 @@ def render_hit(searcher: ix.Searcher, hit: ix.Hit, terms: tuple[str, ...], key: 
             select_button(clause, f"sel-{key}")
         if similar:
             with st.expander("其他文件中的相似条款"):
-                render_similar(searcher, chunk.chunk_id, key)
+                render_similar(view, chunk.chunk_id, key)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def cached_similar(_searcher: ix.Searcher, version: str, chunk_id: str) -> list[ix.Hit]:
+def cached_similar(_view: ix.IndexView, version: str, chunk_id: str) -> list[ix.Hit]:
     # a search per result: cached, so reruns of the page (every click) do not repeat them
-    return ix.similar_measures(_searcher, chunk_id, top_k=3)
+    return _view.similar(chunk_id, top_k=3)
 
 
-def render_similar(searcher: ix.Searcher, chunk_id: str, key: str) -> None:
-    hits = cached_similar(searcher, searcher.version, chunk_id)
+def render_similar(view: ix.IndexView, chunk_id: str, key: str) -> None:
+    hits = cached_similar(view, view.version, chunk_id)
     if not hits:
         st.caption("其他文件中没有相似条款。")
         return
-    docs = searcher.data.manifest["documents"]
     for h in hits:
-        clause = ix.clause_from_hit(h, docs)
+        clause = view.clause(h)
         st.markdown(
             f'<div class="hl-title">{ix.escape(h.chunk.measure_title or h.chunk.citation)}</div>'
             f'<div class="hl-meta">{ix.escape(clause.source_line)}</div>'
@@ -272,7 +271,7 @@ def take_pick(pick_key: str, box_key: str) -> None:
     st.session_state[pick_key] = None
 
 
-def search_view(searcher: ix.Searcher) -> None:
+def search_view(view: ix.IndexView) -> None:
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(
         "输入问题或关键词（回车检索）",
@@ -284,9 +283,9 @@ def search_view(searcher: ix.Searcher) -> None:
     st.pills("示例问题", EXAMPLES, key="example", on_change=take_pick, args=("example", "query"), label_visibility="collapsed")
 
     doc_ids = st.session_state.get("f_docs", [])
-    options = ix.filter_options(searcher, doc_ids)
+    options = view.filter_options(doc_ids)
     titles = dict(options.documents)
-    labels = {i.doc_id: i.option_label() for i in ix.list_documents(searcher)}
+    labels = {i.doc_id: i.option_label() for i in view.documents()}
     active = sum(bool(st.session_state.get(k)) for k in ("f_docs", "f_years", "f_sources", "f_sections"))
     with st.expander(f"筛选：文件、年份、发布机关、部分{f'（已启用 {active} 项）' if active else ''}", key="filters"):
         a, b = st.columns(2)
@@ -306,8 +305,8 @@ def search_view(searcher: ix.Searcher) -> None:
     if not query:
         st.info("输入一个问题，或点上面的示例。答案逐句引自文件原文并注明出处；每条结果可一键复制「条款＋出处」，或加入摘录导出为 Word。")
         return
-    answer = ix.answer(searcher, query, top_k=int(top_k), filters=filters or None)
-    terms = ix.query_terms(searcher.parse(query))
+    answer = view.ask(query, top_k=int(top_k), filters=filters or None)
+    terms = view.query_terms(query)
     shown_query = ix.escape(query)
     if answer.found:
         quoted = "".join(
@@ -322,7 +321,7 @@ def search_view(searcher: ix.Searcher) -> None:
         st.markdown(f"**相关条款 {len(answer.hits)} 条**")
         st.caption("每条下方的灰色条是「条款原文＋出处」，点右侧按钮即可复制。")
         for hit in answer.hits:
-            render_hit(searcher, hit, terms, f"q-{hit.chunk.chunk_id}")
+            render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}")
     else:
         st.warning(
             f"未找到相关条款。文件中没有能回答「{shown_query}」的规定。可以换个说法、用更具体的词，或放宽筛选条件。",
@@ -331,19 +330,19 @@ def search_view(searcher: ix.Searcher) -> None:
         if answer.hits:
             with st.expander(f"仍然查看最接近的 {len(answer.hits)} 条（相关度低，仅供参考）"):
                 for hit in answer.hits:
-                    render_hit(searcher, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False)
+                    render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False)
 
 
 # ---------------------------------------------------------------- 主题比较 (researchers)
 
 
 @st.cache_data(show_spinner="正在逐个文件比较…", max_entries=32)
-def cached_comparison(_searcher: ix.Searcher, version: str, theme: str, by: str, per_group: int) -> ix.Comparison:
+def cached_comparison(_view: ix.IndexView, version: str, theme: str, by: str, per_group: int) -> ix.Comparison:
     # version is part of the key: after an upload the comparison is computed again
-    return ix.compare_theme(_searcher, theme, by, per_group)  # type: ignore[arg-type]
+    return _view.compare(theme, by, per_group)  # type: ignore[arg-type]
 
 
-def compare_view(searcher: ix.Searcher) -> None:
+def compare_view(view: ix.IndexView) -> None:
     st.text_input("主题（回车比较）", key="theme", max_chars=100, placeholder="例如：个人破产、在线诉讼、法官惩戒")
     st.pills("示例主题", THEMES, key="theme_example", on_change=take_pick, args=("theme_example", "theme"), label_visibility="collapsed")
     a, b = st.columns(2)
@@ -361,8 +360,8 @@ def compare_view(searcher: ix.Searcher) -> None:
     if not theme:
         st.info("输入一个主题，查看它在每份文件（或每个年份）中的覆盖程度和最相关的条款。")
         return
-    comp = cached_comparison(searcher, searcher.version, theme, by or "document", int(per_group))
-    terms = ix.query_terms(searcher.parse(theme))
+    comp = cached_comparison(view, view.version, theme, by or "document", int(per_group))
+    terms = view.query_terms(theme)
     rows = comp.chart_rows()
     st.markdown(f"**「{ix.escape(theme)}」的覆盖程度**（0–100：该组最相关条款回应主题的把握）", unsafe_allow_html=True)
     st.vega_lite_chart(
@@ -402,14 +401,13 @@ def compare_view(searcher: ix.Searcher) -> None:
     weak = [g for g in comp.groups if not g.found]
     if not strong:
         st.warning("未找到相关条款：没有哪份文件明确涉及这个主题。下面列出各组最接近的条款，仅供参考。", icon=":material/search_off:")
-    render_groups(searcher, strong or weak, terms)
+    render_groups(view, strong or weak, terms)
     if strong and weak:
         with st.expander(f"其余 {len(weak)} 组（基本未涉及该主题）"):
-            render_groups(searcher, weak, terms)
+            render_groups(view, weak, terms)
 
 
-def render_groups(searcher: ix.Searcher, groups: list[ix.GroupCoverage], terms: tuple[str, ...], per_row: int = 3) -> None:
-    docs = searcher.data.manifest["documents"]
+def render_groups(view: ix.IndexView, groups: list[ix.GroupCoverage], terms: tuple[str, ...], per_row: int = 3) -> None:
     for start in range(0, len(groups), per_row):
         cols = st.columns(per_row)
         for col, g in zip(cols, groups[start : start + per_row], strict=False):
@@ -420,7 +418,7 @@ def render_groups(searcher: ix.Searcher, groups: list[ix.GroupCoverage], terms: 
                     unsafe_allow_html=True,
                 )
                 for h in g.hits:
-                    clause = ix.clause_from_hit(h, docs)
+                    clause = view.clause(h)
                     sentences = [h.chunk.sentences[i] for i in h.evidence] or [h.chunk.text]
                     st.markdown(
                         f'<div class="hl-meta">{ix.escape(h.chunk.measure_title or h.chunk.citation)}</div>'
@@ -437,7 +435,7 @@ def render_groups(searcher: ix.Searcher, groups: list[ix.GroupCoverage], terms: 
 def titles_after(service: ix.IndexService, before: dict[str, str]) -> dict[str, str]:
     """Titles of the documents before an update and after it (added documents are named by title too)."""
     try:
-        after = {i.doc_id: i.title for i in ix.list_documents(service.searcher())}
+        after = {i.doc_id: i.title for i in service.documents()}
     except Exception:  # the notice then names ids; the update itself succeeded
         log.warning("cannot list documents after an update", exc_info=True)
         after = {}
@@ -471,8 +469,8 @@ def run_update(label: str, action: Callable[[Callable[[int, int, str], None]], A
         return None
 
 
-def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
-    infos = ix.list_documents(searcher)
+def library_view(service: ix.IndexService, view: ix.IndexView) -> None:
+    infos = view.documents()
     titles = {i.doc_id: i.title for i in infos}
     total = sum(i.measures for i in infos)
     head, download = st.columns([3, 1], vertical_alignment="center")
@@ -481,14 +479,14 @@ def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
         "下载文件清单（CSV）", ix.library_csv(infos), file_name="文件清单.csv", mime="text/csv", on_click="ignore", key="dl_csv"
     )
     st.markdown(document_cards(infos), unsafe_allow_html=True)
-    skipped = ix.skipped_files(searcher)
+    skipped = view.skipped_files()
     if skipped:
         lines = "\n".join(f"- {ix.escape(s.file_name)}：{ix.escape(s.reason)}" for s in skipped)
         st.warning(f"未能收录 {len(skipped)} 个文件：\n\n{lines}", icon=":material/description:")
 
     folders = "样例文件夹 corpus 和数据文件夹 data" if service.data_dir is not None else "文档文件夹"
     if st.button("重新扫描文件夹", key="rescan", help=f"文件直接放进（或移出）{folders}后，点此更新索引"):
-        report = run_update("正在更新索引", lambda p: service.rebuild(on_progress=p), "未能更新索引")
+        report = run_update("正在更新索引", lambda p: service.rescan(on_progress=p), "未能更新索引")
         if report is not None:
             st.session_state["notice"] = ix.describe_report(report, titles_after(service, titles))
             st.rerun()
@@ -510,7 +508,8 @@ def library_view(service: ix.IndexService, searcher: ix.Searcher) -> None:
             )
             if result is not None:
                 doc, report = result
-                measures = service.searcher().data.manifest["documents"].get(doc.doc_id, {}).get("chunks", 0)
+                record = service.view().records().get(doc.doc_id)
+                measures = record.chunks if record is not None else 0
                 st.session_state["notice"] = (
                     f"已添加《{doc.title}》（{ix.file_name(doc.path)}，{measures} 条条款）。现有 {report.documents} 份文件，共 {report.chunks} 条条款。"
                 )
@@ -626,7 +625,7 @@ def main() -> None:
     failure = ensure_index(service, corpus, index, model)
     if failure is None:
         try:
-            searcher = service.searcher()
+            view = service.view()
         except Exception as exc:
             failure = exc
     if failure is not None:
@@ -646,11 +645,11 @@ def main() -> None:
     with search_tab:
         if n_sel:
             st.caption(f"已加入摘录 {n_sel} 条 · 在「摘录导出」中下载 Word / Markdown")
-        guarded("检索出错", search_view, searcher, service=service)
+        guarded("检索出错", search_view, view, service=service)
     with compare_tab:
-        guarded("比较出错", compare_view, searcher, service=service)
+        guarded("比较出错", compare_view, view, service=service)
     with library_tab:
-        guarded("文档库出错", library_view, service, searcher, service=service)
+        guarded("文档库出错", library_view, service, view, service=service)
     with export_tab:
         guarded("导出出错", export_view)
 

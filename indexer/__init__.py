@@ -1,17 +1,18 @@
 """Semantic search and cited answers over Chinese judicial-reform documents.
 
-The public API, used by ``app.py`` and the CLI:
+The public API is :class:`IndexService` (``indexer/service.py``): ``app.py``
+and the CLI use it, and nothing else of the index.  A request takes one
+:class:`IndexView` (one index version) for search, ask, similar measures,
+documents, comparison and citations; the service adds documents, rescans,
+builds, trains and reports its status and the supported :data:`FORMATS`.
 
-* documents: :func:`load_document`, :func:`load_corpus`, :func:`chunk_document`;
-* the index: :func:`build_index`, :func:`is_stale`, :class:`IndexService` (load once,
-  rebuild, swap), :func:`add_document`, :func:`remove_document`;
-* retrieval: :class:`Searcher`, :class:`Filters`, :func:`answer`;
-* the data: :class:`Document`, :class:`Chunk`, :class:`Hit`, :class:`Answer`;
-* the page's helpers: :func:`highlight_html` and :func:`escape` (safe HTML),
-  :class:`Clause`, :func:`to_docx` and :func:`to_markdown` (cited exports),
-  :func:`compare_theme` (a theme across documents or years), and
-  :func:`list_documents` / :func:`filter_options` (the library of documents);
-* errors: :class:`IndexerError` and its subclasses.
+Beside it, the values those calls take and return (:class:`Filters`,
+:class:`Hit`, :class:`Answer`, :class:`Clause`, :class:`DocumentRecord`…),
+the page's rendering helpers (:func:`highlight_html`, :func:`escape`,
+:func:`to_docx`, :func:`to_markdown`, the Chinese :data:`MESSAGES`) and the
+errors (:class:`IndexerError` and its subclasses).  The lower-level functions
+(:func:`build_index`, :class:`Searcher`, :func:`load_corpus`…) stay exported
+for the benchmarks.
 """
 
 from __future__ import annotations
@@ -43,18 +44,20 @@ from .errors import (
     UnreadableDocumentError,
 )
 from .export import DOCX_MIME, MARKDOWN_MIME, Clause, clause_from_hit, copy_text, export_filename, to_docx, to_markdown
+from .fusion import FusionModels
 from .highlight import STYLE as HIGHLIGHT_STYLE
 from .highlight import escape, escape_block, highlight_html, query_terms, relevance_meter
 from .loading import SUPPORTED_SUFFIXES, CorpusLoad, Skipped, load_corpus, load_document
 from .messages import MESSAGES, error_text, file_name, strip_paths, text, warning_text
-from .schema import Answer, AnswerSentence, Chunk, Document, Hit
+from .schema import Answer, AnswerSentence, Chunk, Document, DocumentRecord, Hit
 from .search import Filters, Searcher, SearchResult
-from .service import IndexService
+from .service import FORMATS, Formats, IndexService, IndexView
 from .similar import measure_query, similar_measures
 
 __all__ = [
     "DEFAULT_MODEL",
     "DOCX_MIME",
+    "FORMATS",
     "HIGHLIGHT_STYLE",
     "MARKDOWN_MIME",
     "MAX_UPLOAD_BYTES",
@@ -70,14 +73,18 @@ __all__ = [
     "CorpusLoad",
     "Document",
     "DocumentInfo",
+    "DocumentRecord",
     "FilterOptions",
     "Filters",
+    "Formats",
+    "FusionModels",
     "GroupCoverage",
     "Hit",
     "IndexDamagedError",
     "IndexMismatchError",
     "IndexMissingError",
     "IndexService",
+    "IndexView",
     "IndexerError",
     "ModelUnavailableError",
     "SearchResult",

@@ -15,11 +15,12 @@ document's new sentences.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,9 @@ from .dense import DenseIndex
 from .encoders import DEFAULT_MODEL, Encoder, get_encoder
 from .errors import BadInputError, IndexerError
 from .fusion import FusionModels, default_models
-from .loading import Skipped, file_key, load_corpus, load_document
+from .loading import Skipped, file_key, formats_label, load_corpus, load_document
 from .query import thesaurus_sha256
-from .schema import Chunk, Document
+from .schema import Chunk, Document, DocumentRecord
 from .segmentation import Segmenter, default_segmenter
 from .signals import check_signals
 from .store import (
@@ -115,18 +116,17 @@ def corpus_state(library: Library, manifest: dict[str, Any]) -> tuple[list[Docum
 def _previous_ids(manifest: dict[str, Any], library: Library) -> dict[str, str]:
     """The file (:func:`file_key`) of each document of an index, to its doc_id."""
     out = {}
-    for doc_id, m in manifest.get("documents", {}).items():
-        with contextlib.suppress(TypeError, ValueError, OSError, AttributeError):
-            where = _record_key(m) or library.locate(m["path"])
+    for doc_id, r in _records(manifest).items():
+        with contextlib.suppress(TypeError, ValueError, OSError):
+            where = _record_key(r) or library.locate(r.path)
             if where is not None:
                 out[file_key(*where)] = doc_id
     return out
 
 
-def _record_key(record: dict[str, Any]) -> tuple[int, str] | None:
-    root, rel = record.get("root"), record.get("file")
-    if isinstance(rel, str) and root in ROOT_NAMES:
-        return ROOT_NAMES.index(root), rel
+def _record_key(record: DocumentRecord) -> tuple[int, str] | None:
+    if record.file and record.root in ROOT_NAMES:
+        return ROOT_NAMES.index(record.root), record.file
     return None
 
 
@@ -161,13 +161,11 @@ def _known_documents(manifest: dict[str, Any]) -> dict[str, Document]:
     """
     if not manifest or manifest.get("parser", {}).get("fingerprint") != parser_fingerprint():
         return {}
-    known = {}
-    for doc_id, m in manifest.get("documents", {}).items():
-        if "load_warnings" in m:
-            known[m["content_hash"]] = Document(
-                doc_id, m["title"], m["source"], m["date"], m["path"], m["fmt"], m["content_hash"], (), tuple(m["load_warnings"])
-            )
-    return known
+    return {r.content_hash: r.document() for r in _records(manifest).values()}
+
+
+def _records(manifest: dict[str, Any]) -> dict[str, DocumentRecord]:
+    return {d: DocumentRecord.from_manifest(d, m) for d, m in manifest.get("documents", {}).items()}
 
 
 def _previous_manifest(index_dir: Path) -> dict[str, Any]:
@@ -190,7 +188,7 @@ def is_stale(corpus_dir: str | Path, index_dir: str | Path, model: str | None = 
     if not _same_setup(manifest, model_id, default_segmenter(), _choose_models(index_dir, manifest, model_id, force=False)):
         return True
     docs, skipped = corpus_state(Library.of(corpus_dir, data_dir), manifest)
-    have = {d: m.get("content_hash") for d, m in manifest["documents"].items()}
+    have = {d: r.content_hash for d, r in _records(manifest).items()}
     return have != {d.doc_id: d.content_hash for d in docs} or _skip_keys(skipped) != _skip_keys(manifest.get("skipped", ()))
 
 
@@ -231,9 +229,7 @@ def build_index(
     docs, skipped = corpus_state(library, seen)
     if not docs:
         reasons = f" ({len(skipped)} files skipped: {skipped[0].path}: {skipped[0].reason}…)" if skipped else ""
-        raise BadInputError(
-            f"no readable documents in {corpus_dir}{reasons}; add .txt, .md, .html, .docx or .pdf files", kind="no_documents"
-        )
+        raise BadInputError(f"no readable documents in {corpus_dir}{reasons}; add {formats_label()} files", kind="no_documents")
 
     def waiting(message: str) -> None:
         if on_progress:
@@ -247,10 +243,10 @@ def build_index(
             previous = read_manifest(index_dir) if current_version(index_dir) else {}
         except Exception as exc:  # a damaged index is simply replaced
             log.warning("existing index in %s is not usable (%s); building a new one", index_dir, exc)
-        prev_docs = previous.get("documents", {})
+        prev_docs = _records(previous)
         new_hashes = {d.doc_id: d.content_hash for d in docs}
         added = tuple(d for d in new_hashes if d not in prev_docs)
-        changed = tuple(d for d in new_hashes if d in prev_docs and prev_docs[d].get("content_hash") != new_hashes[d])
+        changed = tuple(d for d in new_hashes if d in prev_docs and prev_docs[d].content_hash != new_hashes[d])
         removed = tuple(d for d in prev_docs if d not in new_hashes)
         models = _choose_models(index_dir, previous, encoder.model_id, force)
         same_skips = _skip_keys(skipped) == _skip_keys(previous.get("skipped", ()))
@@ -331,16 +327,16 @@ def _build(
     reuse_vectors, reuse_tokens = reusable.vectors, reusable.tokens
     prev = reusable.manifest
     same_parser = bool(reusable.chunks) and prev.get("parser", {}).get("fingerprint") == parser_fingerprint()
-    prev_docs = prev.get("documents", {}) if same_parser else {}
+    prev_docs = _records(prev) if same_parser else {}
     chunks: list[Chunk] = []
     chunk_lines: list[bytes | None] = []
-    doc_meta: dict[str, dict[str, Any]] = {}
+    records: dict[str, DocumentRecord] = {}
     for i, doc in enumerate(docs):
         old = prev_docs.get(doc.doc_id)
         kept = reusable.chunks.get(doc.doc_id, [])
-        if old is not None and old.get("content_hash") == doc.content_hash and len(kept) == old["chunks"] and "coverage" in old:
-            doc_chunks, scheme = [c for c, _ in kept], old["scheme"]
-            coverage = Coverage.from_dict(old["coverage"])
+        if old is not None and old.content_hash == doc.content_hash and len(kept) == old.chunks and old.coverage:
+            doc_chunks, scheme = [c for c, _ in kept], old.scheme
+            coverage = Coverage.from_dict(dict(old.coverage))
             chunk_lines.extend(line for _, line in kept)
         else:
             if not doc.paragraphs:  # known when the files were scanned, gone from the live index since
@@ -350,21 +346,10 @@ def _build(
             chunk_lines.extend([None] * len(doc_chunks))
         chunks.extend(doc_chunks)
         where = library.locate(doc.path)
-        doc_meta[doc.doc_id] = {
-            **doc.meta(),
-            # where the file is, relative to its folder: removal and stable ids survive moving the library
-            **({"root": ROOT_NAMES[where[0]], "file": where[1]} if where else {}),
-            "fmt": doc.fmt,
-            "content_hash": doc.content_hash,
-            "scheme": scheme,
-            "chunks": len(doc_chunks),
-            "measures": coverage.measures,
-            "coverage": coverage.to_dict(),
-            "load_warnings": list(doc.warnings),
-            "warnings": list(doc.warnings)
-            + ([] if coverage.measures else ["no_measures"])
-            + ([coverage.warning] if coverage.flagged else []),
-        }
+        notes = (coverage.warning,) if coverage.flagged else ()
+        record = DocumentRecord.of(doc, scheme, len(doc_chunks), coverage.measures, coverage.to_dict(), notes)
+        # where the file is, relative to its folder: removal and stable ids survive moving the library
+        records[doc.doc_id] = dataclasses.replace(record, root=ROOT_NAMES[where[0]], file=where[1]) if where else record
 
     # --- what must be embedded: unique texts, in first-seen order
     unit_index: dict[bytes, int] = {}
@@ -451,7 +436,7 @@ def _build(
         "parser": {"fingerprint": parser_fingerprint()},
         "dense": {"kind": dense.kind},
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(su), "units": len(keys)},
-        "documents": doc_meta,
+        "documents": {d: r.to_manifest() for d, r in records.items()},
         "doc_title_units": doc_title_units,
         "skipped": [s.to_dict() for s in skipped],
     }
@@ -495,15 +480,15 @@ def _build(
         seconds=time.perf_counter() - t0,
         embed_seconds=embed_seconds,
         cleaned=tuple(cleaned),
-        unchunked=_flagged(doc_meta),
+        unchunked=_flagged(records),
     )
 
 
-def _flagged(doc_meta: dict[str, dict[str, Any]]) -> tuple[tuple[str, int, int], ...]:
+def _flagged(records: Mapping[str, DocumentRecord]) -> tuple[tuple[str, int, int], ...]:
     """(doc_id, paragraphs, characters) of each document whose body text is partly in no chunk."""
     out = []
-    for doc_id, m in doc_meta.items():
-        if "coverage" in m and (cov := Coverage.from_dict(m["coverage"])).flagged:
+    for doc_id, r in records.items():
+        if r.coverage and (cov := Coverage.from_dict(dict(r.coverage))).flagged:
             out.append((doc_id, cov.lost_paragraphs, cov.lost_chars))
     return tuple(out)
 

@@ -13,12 +13,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .build import BuildReport
 from .messages import text, warning_text
 from .schema import year_of
 from .search import Filters, Searcher
+
+if TYPE_CHECKING:
+    from .build import BuildReport
 
 log = logging.getLogger(__name__)
 
@@ -90,27 +92,23 @@ class FilterOptions:
 
 def list_documents(searcher: Searcher) -> tuple[DocumentInfo, ...]:
     """Every indexed document, newest first, then by title."""
-    manifest = searcher.data.manifest
-    docs: Mapping[str, Mapping[str, Any]] = manifest.get("documents", {})
-    data = manifest.get("data")
+    data = searcher.data.manifest.get("data")
     data_root = PurePath(str(data)) if data else None
     out = [
         DocumentInfo(
-            doc_id=d,
-            title=str(m.get("title") or d),
-            source=str(m.get("source") or ""),
-            date=str(m.get("date") or ""),
-            fmt=str(m.get("fmt") or PurePath(str(m.get("path", ""))).suffix.lstrip(".")),
-            measures=int(m.get("measures", m.get("chunks", 0))),
-            scheme=str(m.get("scheme") or ""),
-            # the name only: the page never shows where the corpus lives on the server
-            file_name=PurePath(str(m.get("path", ""))).name,
-            warnings=tuple(str(w) for w in m.get("warnings", ())),
-            unchunked=int(m.get("coverage", {}).get("lost_paragraphs", 0)),
-            sample=data_root is not None
-            and (m["root"] == "corpus" if "root" in m else not PurePath(str(m.get("path", ""))).is_relative_to(data_root)),
+            r.doc_id,
+            r.title,
+            r.source,
+            r.date,
+            r.fmt,
+            r.measures,
+            r.scheme,
+            r.file_name,
+            r.warnings,
+            r.lost_paragraphs,
+            sample=data_root is not None and (r.root == "corpus" if r.root else not PurePath(r.path).is_relative_to(data_root)),
         )
-        for d, m in docs.items()
+        for r in searcher.data.documents.values()
     ]
     out.sort(key=lambda x: (x.title,))
     out.sort(key=lambda x: x.date, reverse=True)

@@ -16,10 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .chunking import Coverage, segment_document
 from .encoders import DEFAULT_MODEL
 from .errors import BadInputError, IndexerError
-from .loading import SUPPORTED_SUFFIXES, load_corpus, load_document
+from .service import FORMATS, IndexService
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +38,7 @@ def _dump(obj: Any) -> None:
 
 
 def cmd_chunks(args: argparse.Namespace) -> int:
-    path = Path(args.path)
-    if path.is_dir():
-        result = load_corpus(path)
-        docs = list(result.documents)
-    elif path.exists():
-        docs = [load_document(path)]
-    else:
-        raise BadInputError(f"no such file or folder: {args.path}")
-    for doc in docs:
-        layout = segment_document(doc)
-        cov = Coverage.of(doc, layout)
+    for doc, layout, cov in IndexService.chunk(args.path):
         if args.json:
             # every paragraph in no chunk, with its role: title, metadata, heading, closing — anything else is lost text
             unchunked = [{"paragraph": i, "role": layout.roles[i], "text": doc.paragraphs[i]} for i in layout.unchunked()]
@@ -68,9 +57,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .build import build_index
-
-    report = build_index(args.corpus, args.index, model=args.model, progress=not args.quiet, force=args.force, lock_timeout=args.wait)
+    report = IndexService(args.corpus, args.index, args.model).build(force=args.force, progress=not args.quiet, lock_timeout=args.wait)
     if args.json:
         _dump(report.to_dict())
         return 0
@@ -97,10 +84,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- search / ask
 
 
-def _searcher(args: argparse.Namespace):  # noqa: ANN202
-    from .search import Searcher
-
-    return Searcher.open(args.index, model=args.model)
+def _service(args: argparse.Namespace) -> IndexService:
+    return IndexService(None, args.index, args.model)
 
 
 def _filters(args: argparse.Namespace):  # noqa: ANN202
@@ -153,10 +138,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     queries = [args.query] if args.query is not None else _read_queries(args.queries)
     if args.query is not None and not args.query.strip():
         raise BadInputError("empty query: type a question or some key words")
-    searcher = _searcher(args)
+    view = _service(args).view()
     filters = _filters(args)
     for q in queries:
-        result = searcher.search(q, top_k=args.top_k, mode=args.mode, filters=filters or None)
+        result = view.search(q, top_k=args.top_k, mode=args.mode, filters=filters or None)
         if args.json:
             _dump(result.to_dict())
         else:
@@ -168,12 +153,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import answer
-
     if not args.question.strip():
         raise BadInputError("empty question: type a question or some key words")
-    searcher = _searcher(args)
-    result = answer(searcher, args.question, top_k=args.top_k, filters=_filters(args) or None)
+    result = _service(args).ask(args.question, top_k=args.top_k, filters=_filters(args) or None)
     if args.json:
         _dump(result.to_dict())
         return 0
@@ -191,33 +173,33 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate, evaluate_answers, format_table, load_questions
+    from .evaluation import format_table, load_questions
 
     questions = load_questions(args.queries)
     if not questions:
         raise BadInputError(f"no questions in {args.queries}")
-    searcher = _searcher(args)
+    view = _service(args).view()
     modes = args.modes.split(",") if args.modes else ["bm25", "dense", "hybrid"]
     unknown = [m for m in modes if m not in ("bm25", "dense", "hybrid")]
     if unknown:
         raise BadInputError(f"unknown mode {unknown[0]!r} in --modes (use bm25, dense, hybrid)")
-    results = evaluate(searcher, questions, modes=modes) if any(q.relevant for q in questions) else {}
-    answers = evaluate_answers(searcher, questions) if args.answers or not results else None
+    results = view.evaluate(questions, modes=modes) if any(q.relevant for q in questions) else {}
+    answers = view.evaluate_answers(questions) if args.answers or not results else None
     if args.json:
         _dump(
             {
                 "queries": args.queries,
                 "index": args.index,
-                "encoder": searcher.encoder.model_id,
-                "ranker": searcher.describe_ranking(),
+                "encoder": view.encoder,
+                "ranker": view.ranker,
                 "rankings": results,
                 "answers": answers,
             }
         )
         return 0
-    ranking = searcher.describe_ranking()
+    ranking = view.ranker
     print(
-        f"{args.queries}  (index {args.index}, encoder {searcher.encoder.model_id}, {searcher.n} measures, "
+        f"{args.queries}  (index {args.index}, encoder {view.encoder}, {view.chunks} measures, "
         f"ranker {ranking['id']} ({ranking['kind']}, {ranking['origin'] or 'untrained'}))"
     )
     if results:
@@ -272,17 +254,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from .evaluation import load_questions
-    from .store import publish_models
-    from .training import train
 
     questions = [q for path in args.queries for q in load_questions(path)]
     unanswerable = [q for path in args.unanswerable or [] for q in load_questions(path) if not q.relevant]
     answerable = [q for q in questions if q.relevant]
     if not answerable:
         raise BadInputError(f"no answerable questions (with relevant measures) in {', '.join(args.queries)}")
-    searcher = _searcher(args)
-    models = train(searcher, answerable, unanswerable)
-    version = publish_models(args.index, models)
+    version, models = _service(args).train(answerable, unanswerable)
     if args.out:
         models.save(Path(args.out))
     ranker, calibrator = models.ranker, models.calibrator
@@ -318,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("chunks", help="split a document (or every document in a folder) into cited measures")
-    p.add_argument("path", help=f"a document ({', '.join(SUPPORTED_SUFFIXES)}) or a folder of them")
+    p.add_argument("path", help=f"a document ({', '.join(FORMATS.suffixes)}) or a folder of them")
     p.add_argument("--json", action="store_true", help="print JSON: one object per document")
     p.set_defaults(func=cmd_chunks)
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from .answer import decide
 from .errors import BadInputError
-from .schema import Hit, year_of
+from .schema import DocumentRecord, Hit
 from .search import MAX_TOP_K, Filters, Searcher
 
 log = logging.getLogger(__name__)
@@ -122,16 +122,15 @@ class Comparison:
         return rows
 
 
-def groups_of(documents: Mapping[str, Mapping[str, Any]], by: GroupBy) -> list[tuple[str, str, tuple[str, ...]]]:
-    """``(key, label, doc_ids)`` of each group of the manifest's ``documents``."""
+def groups_of(documents: Mapping[str, DocumentRecord], by: GroupBy) -> list[tuple[str, str, tuple[str, ...]]]:
+    """``(key, label, doc_ids)`` of each group of the indexed ``documents``."""
     if by == "document":
-        return [(d, str(m.get("title") or d), (d,)) for d, m in documents.items()]
+        return [(d, r.title, (d,)) for d, r in documents.items()]
     if by != "year":
         raise BadInputError(f"cannot group by '{by}' (use document or year)")
     years: dict[str, list[str]] = {}
-    for d, m in documents.items():
-        year = year_of(str(m.get("date", "")))
-        years.setdefault(UNDATED if year is None else str(year), []).append(d)
+    for d, r in documents.items():
+        years.setdefault(UNDATED if r.year is None else str(r.year), []).append(d)
     keys = sorted(k for k in years if k != UNDATED) + ([UNDATED] if UNDATED in years else [])
     return [(k, UNDATED_LABEL if k == UNDATED else f"{k}年", tuple(sorted(years[k]))) for k in keys]
 
@@ -145,12 +144,12 @@ def compare_theme(searcher: Searcher, theme: str, by: GroupBy = "document", per_
         raise BadInputError("enter a theme to compare (e.g. 个人破产)", kind="query_empty")
     if not 1 <= int(per_group) <= 20:
         raise BadInputError("per_group must be between 1 and 20")
-    documents: Mapping[str, Mapping[str, Any]] = searcher.data.manifest.get("documents", {})
+    documents = searcher.data.documents
     out: list[GroupCoverage] = []
     for key, label, doc_ids in groups_of(documents, by):
         # chunks hold the measures and the passages (preambles, section intros) beside them
-        chunks = sum(int(documents[d].get("chunks", 0)) for d in doc_ids)
-        measures = sum(int(documents[d].get("measures", documents[d].get("chunks", 0))) for d in doc_ids)
+        chunks = sum(documents[d].chunks for d in doc_ids)
+        measures = sum(documents[d].measures for d in doc_ids)
         if chunks == 0:
             out.append(GroupCoverage(key, label, doc_ids, 0.0, False, 0, 0, ()))
             continue

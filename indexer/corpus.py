@@ -29,11 +29,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .errors import BadInputError, UnreadableDocumentError
 from .loading import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, ignored_name, iter_corpus_files, parse_document
-from .schema import Document
+from .schema import Document, DocumentRecord
 
 #: uploads from the page are smaller than what a build accepts from disk
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -73,13 +72,12 @@ class Library:
                 return pos, p.relative_to(root).as_posix()
         return None
 
-    def path_of(self, record: Mapping[str, Any]) -> Path:
+    def path_of(self, record: DocumentRecord) -> Path:
         """The file of an index record (``root`` and ``file``, as the build writes them; else its ``path``)."""
-        root, rel = record.get("root"), record.get("file")
-        if isinstance(rel, str) and root in ("corpus", "data"):
-            base = self.samples if root == "corpus" else self.writable
-            return base / rel
-        return Path(str(record.get("path", "")))
+        if record.file and record.root in ("corpus", "data"):
+            base = self.samples if record.root == "corpus" else self.writable
+            return base / record.file
+        return Path(record.path)
 
     def is_sample(self, path: str | os.PathLike[str]) -> bool:
         """True for a file in the samples folder (when there is a separate data folder)."""
@@ -174,7 +172,7 @@ def add_document(
     filename: str,
     data: bytes,
     *,
-    indexed: Mapping[str, Mapping[str, Any]] | None = None,
+    indexed: Mapping[str, DocumentRecord] | None = None,
     max_bytes: int = MAX_UPLOAD_BYTES,
 ) -> Document:
     """Check an uploaded document and write it into the library's data folder; returns it as loaded.
@@ -201,22 +199,21 @@ def add_document(
             limit_mb=f"{limit / 2**20:.0f}",
         )
     digest = hashlib.sha256(data).hexdigest()
-    for doc_id, meta in indexed.items():
-        if meta.get("content_hash") == digest:
-            other = Path(str(meta.get("path", ""))).name
+    for doc_id, record in indexed.items():
+        if record.content_hash == digest:
             raise BadInputError(
-                f"{name} has the same content as document '{doc_id}' ({other}); not added",
+                f"{name} has the same content as document '{doc_id}' ({record.file_name}); not added",
                 kind="duplicate_upload",
-                title=meta.get("title") or doc_id,
-                other=other,
+                title=record.title,
+                other=record.file_name,
             )
     stem = Path(name).stem
     if stem in indexed:
-        other = Path(str(indexed[stem].get("path", ""))).name
+        other = indexed[stem].file_name
         raise BadInputError(
             f"a document named '{stem}' already exists ({other}); rename the file or remove that document first",
             kind="name_taken",
-            title=indexed[stem].get("title") or stem,
+            title=indexed[stem].title,
             other=other,
         )
     root.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import Chunk, Hit
+from .schema import Chunk, DocumentRecord, Hit
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,10 @@ class Clause:
         return " ".join(p for p in (title, self.date) if p)
 
 
-def clause_from_hit(hit: Hit, documents: Mapping[str, Mapping[str, Any]]) -> Clause:
-    """The clause of a search hit; ``documents`` is the index manifest's ``documents`` (for the date)."""
-    meta = documents.get(hit.chunk.doc_id, {})
-    return Clause.from_chunk(hit.chunk, str(meta.get("date", "") or ""))
+def clause_from_hit(hit: Hit, documents: Mapping[str, DocumentRecord]) -> Clause:
+    """The clause of a search hit; ``documents`` are the indexed documents (for the date)."""
+    record = documents.get(hit.chunk.doc_id)
+    return Clause.from_chunk(hit.chunk, record.date if record is not None else "")
 
 
 def copy_text(clause: Clause) -> str:

@@ -26,18 +26,26 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BadInputError, UnreadableDocumentError
-from .limits import MAX_DOCUMENT_CHARS, MAX_HTML_TAGS, MAX_PDF_PAGES, MAX_TITLE_CHARS, check_characters, check_document, too_large
+from .limits import (
+    MAX_DOCUMENT_CHARS,
+    MAX_DOCX_XML_BYTES,
+    MAX_HTML_TAGS,
+    MAX_PDF_PAGES,
+    MAX_TITLE_CHARS,
+    check_characters,
+    check_document,
+    too_large,
+)
 from .numerals import NUMERALS, ZERO_FORMS, parse_number
 from .schema import Document
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf")
 #: files above this size are skipped: no reform document is anywhere near it,
 #: and reading one would stall a build for minutes
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -560,7 +568,8 @@ def _read_file(p: Path) -> bytes:
     """The bytes of a supported, non-empty file within the size limit."""
     shown = str(p)
     suffix = p.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    reader = reader_for(suffix)
+    if reader is None:
         raise UnreadableDocumentError(
             shown,
             f"unsupported file type '{suffix or '(none)'}' (use {', '.join(SUPPORTED_SUFFIXES)})",
@@ -569,13 +578,13 @@ def _read_file(p: Path) -> bytes:
         )
     try:
         size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size > reader.max_bytes:
             raise UnreadableDocumentError(
                 shown,
-                f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit",
+                f"file is {size / 1e6:.1f} MB, over the {reader.max_bytes // 2**20} MiB limit",
                 kind="too_large",
                 size_mb=f"{size / 2**20:.1f}",
-                limit_mb=MAX_FILE_BYTES // 2**20,
+                limit_mb=reader.max_bytes // 2**20,
             )
         if size == 0:
             raise UnreadableDocumentError(shown, "empty file", kind="empty")
@@ -594,29 +603,78 @@ def _read_file(p: Path) -> bytes:
     return data
 
 
+# --------------------------------------------------------------------------- the formats
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One document format: the suffixes it is recognised by, how it is read, and its limits.
+
+    A new format is one reader function and one row of :data:`READERS`; the
+    supported suffixes, the page's upload types and its help text follow.
+    """
+
+    #: the format recorded for a document (``Document.fmt``)
+    fmt: str
+    #: file name suffixes, lower case, the usual one first
+    suffixes: tuple[str, ...]
+    read: Callable[[bytes, str], _Raw]
+    #: what the format must be, and the limits beyond the file size (for help texts)
+    notes: str
+    #: larger files are refused before they are read
+    max_bytes: int = MAX_FILE_BYTES
+    #: text formats: warn when the encoding had to be detected (not UTF-8)
+    detects_encoding: bool = False
+
+
+READERS: tuple[Reader, ...] = (
+    Reader("txt", (".txt",), lambda data, path: _read_text(data, path, markdown=False), "UTF-8 or GB18030/GBK text", detects_encoding=True),
+    Reader(
+        "md",
+        (".md", ".markdown"),
+        lambda data, path: _read_text(data, path, markdown=True),
+        "Markdown, UTF-8 or GB18030/GBK",
+        detects_encoding=True,
+    ),
+    Reader("html", (".html", ".htm"), _read_html, "a web page (its article body is read)"),
+    Reader("docx", (".docx",), _read_docx, f"Word, body at most {MAX_DOCX_XML_BYTES // 2**20} MiB unpacked"),
+    Reader("pdf", (".pdf",), _read_pdf, f"PDF with a text layer, at most {MAX_PDF_PAGES:,} pages"),
+)
+_BY_SUFFIX = {suffix: r for r in READERS for suffix in r.suffixes}
+#: every suffix a document may have
+SUPPORTED_SUFFIXES = tuple(_BY_SUFFIX)
+
+
+def reader_for(suffix: str) -> Reader | None:
+    """The reader of files ending in ``suffix`` (``.PDF`` as ``.pdf``), or None."""
+    return _BY_SUFFIX.get(suffix.lower())
+
+
+def upload_types() -> tuple[str, ...]:
+    """The suffixes without their dot, as a file picker takes them (``txt``, ``md``, …)."""
+    return tuple(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
+
+
+def formats_label() -> str:
+    """The formats as a short list for help texts: ``.txt / .md / .html / .docx / .pdf``."""
+    return " / ".join(r.suffixes[0] for r in READERS)
+
+
 def parse_document(data: bytes, path: str, suffix: str, doc_id: str) -> Document:
     """Turn the bytes of a file of type ``suffix`` into a :class:`Document`."""
+    reader = reader_for(suffix)
+    if reader is None:
+        raise UnreadableDocumentError(path, f"unsupported file type '{suffix}'", kind="unsupported_type", suffix=suffix or "无后缀")
     if not data.strip():
         raise UnreadableDocumentError(path, "empty file", kind="empty")
     warnings: list[str] = []
-    fmt = suffix.lstrip(".").lower()
-    if fmt in ("txt", "md", "markdown"):
-        raw = _read_text(data, path, markdown=fmt != "txt")
-        fmt = "md" if fmt == "markdown" else fmt
-        if not data[:4096].isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                warnings.append("encoding_detected")
-    elif fmt in ("html", "htm"):
-        raw = _read_html(data, path)
-        fmt = "html"
-    elif fmt == "docx":
-        raw = _read_docx(data, path)
-    elif fmt == "pdf":
-        raw = _read_pdf(data, path)
-    else:  # pragma: no cover - load_document checks the suffix first
-        raise UnreadableDocumentError(path, f"unsupported file type '{suffix}'", kind="unsupported_type", suffix=suffix)
+    fmt = reader.fmt
+    raw = reader.read(data, path)
+    if reader.detects_encoding and not data[:4096].isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            warnings.append("encoding_detected")
 
     meta = list(raw.meta)
     lines: list[str] = []

@@ -21,7 +21,9 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-_TYPES = ".txt / .md / .html / .docx / .pdf"
+from .loading import formats_label
+
+_TYPES = formats_label()
 
 #: kind → Chinese text; ``{field}`` is filled from the error's (or skip's) fields
 MESSAGES: dict[str, str] = {

@@ -6,7 +6,9 @@ or a cache can never be changed behind the holder's back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 
@@ -47,6 +49,115 @@ class Document:
             "date": self.date,
             "path": self.path,
         }
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One document as an index's manifest records it (``manifest["documents"][doc_id]``).
+
+    Everything that reads indexed documents (search filters, the catalogue,
+    comparisons, exports) reads them through this record, never the raw JSON.
+    """
+
+    doc_id: str
+    title: str
+    source: str = ""
+    date: str = ""
+    path: str = ""
+    fmt: str = ""
+    content_hash: str = ""
+    #: the numbering scheme it was chunked under (article, numbered, item, whole)
+    scheme: str = ""
+    #: how many chunks it has in the index: its measures and the passages beside them (preambles, intros)
+    chunks: int = 0
+    #: how many of those are numbered measures
+    measures: int = 0
+    #: how much of its body the chunks hold (``chunking.Coverage.to_dict()``; empty when not recorded)
+    coverage: Mapping[str, Any] = field(default_factory=dict)
+    #: warning codes of loading the file (kept for reuse by later builds)
+    load_warnings: tuple[str, ...] = ()
+    #: warning codes shown to people: loading and chunking
+    warnings: tuple[str, ...] = ()
+    #: which folder of the library holds the file (``corpus``: the samples, ``data``: uploads), and its path there
+    root: str = ""
+    file: str = ""
+
+    @property
+    def year(self) -> int | None:
+        return year_of(self.date)
+
+    @property
+    def lost_paragraphs(self) -> int:
+        """Paragraphs of body text in no chunk (the chunker misread part of the document)."""
+        return int(self.coverage.get("lost_paragraphs", 0))
+
+    @property
+    def file_name(self) -> str:
+        """The file's name only (the page never shows where the corpus lives on the server)."""
+        return PurePath(self.path).name
+
+    @classmethod
+    def of(
+        cls,
+        doc: Document,
+        scheme: str,
+        chunks: int,
+        measures: int | None = None,
+        coverage: Mapping[str, Any] | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> DocumentRecord:
+        """The record of a loaded document cut into ``chunks`` chunks (``measures`` of them measures) under ``scheme``.
+
+        Its warnings are the loader's, ``no_measures`` when nothing is numbered, then ``notes``.
+        """
+        measures = chunks if measures is None else measures
+        warnings = doc.warnings + (() if measures else ("no_measures",)) + notes
+        return cls(
+            doc.doc_id,
+            doc.title,
+            doc.source,
+            doc.date,
+            doc.path,
+            doc.fmt,
+            doc.content_hash,
+            scheme,
+            chunks,
+            measures,
+            dict(coverage or {}),
+            doc.warnings,
+            warnings,
+        )
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The manifest's entry: every field, tuples as lists."""
+        fields = asdict(self)
+        if not (self.root and self.file):  # not inside the library's folders: its path says where it is
+            del fields["root"], fields["file"]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}
+
+    @classmethod
+    def from_manifest(cls, doc_id: str, m: dict[str, Any]) -> DocumentRecord:
+        return cls(
+            doc_id=doc_id,
+            title=str(m.get("title") or doc_id),
+            source=str(m.get("source") or ""),
+            date=str(m.get("date") or ""),
+            path=str(m.get("path") or ""),
+            fmt=str(m.get("fmt") or PurePath(str(m.get("path") or "")).suffix.lstrip(".")),
+            content_hash=str(m.get("content_hash") or ""),
+            scheme=str(m.get("scheme") or ""),
+            chunks=int(m.get("chunks") or 0),
+            measures=int(m.get("measures", m.get("chunks")) or 0),
+            coverage=dict(m["coverage"]) if isinstance(m.get("coverage"), dict) else {},
+            load_warnings=tuple(str(w) for w in m.get("load_warnings", ())),
+            warnings=tuple(str(w) for w in m.get("warnings", ())),
+            root=m["root"] if isinstance(m.get("root"), str) else "",
+            file=m["file"] if isinstance(m.get("file"), str) else "",
+        )
+
+    def document(self) -> Document:
+        """The document as loaded, without its paragraphs (a build takes its chunks from the index)."""
+        return Document(self.doc_id, self.title, self.source, self.date, self.path, self.fmt, self.content_hash, (), self.load_warnings)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from .encoders import Encoder, get_encoder
 from .errors import BadInputError, IndexMismatchError
 from .fusion import Calibrator, FusionModels, LinearRanker, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
-from .schema import Chunk, Hit, year_of
+from .schema import Chunk, Hit
 from .segmentation import Segmenter, default_segmenter
 from .signals import SIGNALS, Candidates, check_signals, feature_matrix, norm_max
 from .store import IndexData, load_index, read_manifest
@@ -155,10 +155,10 @@ class Searcher:
         starts = np.flatnonzero(np.r_[True, data.chunk_doc[1:] != data.chunk_doc[:-1]]) if self.n else np.zeros(0, np.int64)
         self.doc_starts: tuple[np.ndarray, np.ndarray] = (starts, data.chunk_doc[starts] if self.n else np.zeros(0, np.int64))
         docs = data.documents
-        self.doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d]["title"]) for d in data.doc_ids]) if data.doc_ids else None
+        self.doc_title_bm25 = BM25Index.build([self.segmenter.tokens(docs[d].title) for d in data.doc_ids]) if data.doc_ids else None
         self.doc_title_vectors = np.asarray(data.units[data.doc_title_units], dtype=np.float32) if len(data.doc_title_units) else None
-        self._doc_year = np.array([year_of(docs[d].get("date", "")) or 0 for d in data.doc_ids], dtype=np.int32)
-        self._doc_source = np.array([docs[d].get("source", "") for d in data.doc_ids], dtype=object)
+        self._doc_year = np.array([docs[d].year or 0 for d in data.doc_ids], dtype=np.int32)
+        self._doc_source = np.array([docs[d].source for d in data.doc_ids], dtype=object)
         self._doc_index = {d: i for i, d in enumerate(data.doc_ids)}
         #: the measure vectors as a numpy view (flat indexes only)
         self.measure_vectors = data.dense.flat_vectors()

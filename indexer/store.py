@@ -42,7 +42,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ from .bm25 import BM25Index
 from .dense import DenseIndex
 from .errors import BadInputError, IndexBusyError, IndexDamagedError, IndexerError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .fusion import FusionModels
-from .schema import Chunk
+from .schema import Chunk, DocumentRecord
 
 log = logging.getLogger(__name__)
 
@@ -128,16 +128,14 @@ class IndexData:
     sections: tuple[str, ...]
     #: unit id of each document's title, aligned with ``doc_ids``
     doc_title_units: np.ndarray
+    #: the indexed documents, by doc_id, in index order
+    documents: Mapping[str, DocumentRecord] = field(default_factory=dict)
     #: the ranker and calibrator stored with this version (None: rank fusion, no calibration)
     models: FusionModels | None = None
 
     @property
     def model_id(self) -> str:
         return str(self.manifest["encoder"]["model_id"])
-
-    @property
-    def documents(self) -> dict[str, dict[str, Any]]:
-        return self.manifest["documents"]
 
     def nbytes(self) -> int:
         """Approximate memory held by the loaded arrays."""
@@ -588,6 +586,7 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         chunk_section=chunk_section,
         sections=sections,
         doc_title_units=doc_title_units,
+        documents={d: DocumentRecord.from_manifest(d, m) for d, m in manifest["documents"].items()},
         models=models,
     )
 

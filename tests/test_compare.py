@@ -4,6 +4,7 @@ import pytest
 
 from indexer.compare import UNDATED, UNDATED_LABEL, compare_theme, groups_of, short_title
 from indexer.errors import BadInputError
+from indexer.schema import DocumentRecord
 from indexer.search import Searcher
 
 from .app_support import build_small_index
@@ -53,7 +54,11 @@ def test_chart_rows_are_short_unique_and_scaled(searcher: Searcher) -> None:
 
 
 def test_groups_of_puts_undated_documents_last() -> None:
-    docs = {"a": {"title": "甲", "date": "2021-01-01"}, "b": {"title": "乙", "date": ""}, "c": {"title": "丙", "date": "2019-05-01"}}
+    docs = {
+        "a": DocumentRecord("a", "甲", date="2021-01-01"),
+        "b": DocumentRecord("b", "乙", date=""),
+        "c": DocumentRecord("c", "丙", date="2019-05-01"),
+    }
     assert groups_of(docs, "year") == [("2019", "2019年", ("c",)), ("2021", "2021年", ("a",)), (UNDATED, UNDATED_LABEL, ("b",))]
     assert groups_of(docs, "document")[1] == ("b", "乙", ("b",))
 

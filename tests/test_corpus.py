@@ -10,6 +10,7 @@ import pytest
 from indexer.corpus import HIDDEN_FILE, Library, add_document, remove_document, sanitize_filename
 from indexer.errors import BadInputError, UnreadableDocumentError
 from indexer.loading import ignored_name, load_corpus
+from indexer.schema import DocumentRecord
 
 from .conftest import DATA
 
@@ -89,11 +90,9 @@ def test_without_a_data_folder_uploads_go_into_the_corpus(tmp_path: Path) -> Non
 def test_an_upload_with_the_bytes_of_an_indexed_document_is_refused(library: Library) -> None:
     """Issue 13.1 / 14.8: the copy is refused, naming the original; nothing is written."""
     indexed = {
-        "notice": {
-            "title": "某某人民法院关于进一步规范执行工作的通知",
-            "path": str(library.samples / "notice.md"),
-            "content_hash": sha(NOTICE),
-        }
+        "notice": DocumentRecord(
+            "notice", "某某人民法院关于进一步规范执行工作的通知", path=str(library.samples / "notice.md"), content_hash=sha(NOTICE)
+        )
     }
     with pytest.raises(BadInputError) as info:
         add_document(library, "copy_of_notice.txt", NOTICE, indexed=indexed)
@@ -103,7 +102,7 @@ def test_an_upload_with_the_bytes_of_an_indexed_document_is_refused(library: Lib
 
 
 def test_an_upload_named_like_a_document_is_refused(library: Library) -> None:
-    indexed = {"notice": {"title": "通知", "path": str(library.samples / "notice.md"), "content_hash": sha(NOTICE)}}
+    indexed = {"notice": DocumentRecord("notice", "通知", path=str(library.samples / "notice.md"), content_hash=sha(NOTICE))}
     for name in ("notice.txt", "notice.md"):
         with pytest.raises(BadInputError) as info:
             add_document(library, name, PLAN, indexed=indexed)

@@ -15,7 +15,7 @@ from indexer.export import (
     to_docx,
     to_markdown,
 )
-from indexer.schema import Chunk, Hit
+from indexer.schema import Chunk, DocumentRecord, Hit
 
 PLAN = Clause(
     chunk_id="gd_courts_judicial_reform_2021#5",
@@ -46,7 +46,7 @@ def test_copy_text_is_clause_then_dash_citation() -> None:
 
 def test_clause_from_hit_takes_the_date_from_the_manifest() -> None:
     chunk = Chunk("d#1", "d", "某文件", "", 1, "第一条", "第一条 内容。", ("第一条 内容。",), "《某文件》第一条", "第一条")
-    clause = clause_from_hit(Hit(1, 1.0, chunk), {"d": {"date": "2020-01-02"}})
+    clause = clause_from_hit(Hit(1, 1.0, chunk), {"d": DocumentRecord("d", "某文件", date="2020-01-02")})
     assert (clause.text, clause.citation, clause.doc_title, clause.date) == ("第一条 内容。", "《某文件》第一条", "某文件", "2020-01-02")
     assert clause_from_hit(Hit(1, 1.0, chunk), {}).date == ""
     assert clause.source_line == "《某文件》 2020-01-02"

@@ -621,3 +621,32 @@ def test_a_document_without_a_dated_header_takes_its_year_from_the_commencement_
     assert doc.date == "2016-07-01" and doc.year == 2016 and "no_date" not in doc.warnings
     f.write_text("# 某规定\n\n第一条 人民法院应当自收到材料之日起七日内立案。\n", encoding="utf-8")
     assert load_document(f).date == ""  # a time limit in an article is not a date
+
+
+def test_formats_come_from_one_table_of_readers() -> None:
+    from indexer.loading import READERS, SUPPORTED_SUFFIXES, formats_label, reader_for, upload_types
+
+    assert tuple(s for r in READERS for s in r.suffixes) == SUPPORTED_SUFFIXES
+    assert {".txt", ".md", ".markdown", ".html", ".htm", ".docx", ".pdf"} == set(SUPPORTED_SUFFIXES)
+    assert upload_types() == tuple(s[1:] for s in SUPPORTED_SUFFIXES)
+    assert formats_label() == ".txt / .md / .html / .docx / .pdf"
+    assert reader_for(".PDF") is reader_for(".pdf") and reader_for(".markdown").fmt == "md"  # type: ignore[union-attr]
+    assert reader_for(".doc") is None and all(r.notes and r.max_bytes == MAX_FILE_BYTES for r in READERS)
+
+
+def test_a_new_format_is_one_reader_and_one_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.loading as loading
+
+    csv_reader = loading.Reader("csv", (".csv",), lambda data, path: loading._Raw("表格", ["第一条 甲。", "第二条 乙。"], []), "a table")
+    monkeypatch.setattr(loading, "_BY_SUFFIX", {**loading._BY_SUFFIX, ".csv": csv_reader})
+    path = tmp_path / "table.csv"
+    path.write_text("a,b\n", encoding="utf-8")
+    doc = load_document(path)
+    assert (doc.fmt, doc.title, doc.paragraphs) == ("csv", "表格", ("第一条 甲。", "第二条 乙。"))
+
+
+def test_an_unknown_suffix_is_refused_by_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "notes.rtf"
+    path.write_text("文字", encoding="utf-8")
+    with pytest.raises(UnreadableDocumentError, match="unsupported file type"):
+        load_document(path)

@@ -195,3 +195,48 @@ def test_searches_are_served_while_another_session_indexes(tmp_path: Path) -> No
         worker.join()
     assert seen and seen[-1][0] == seen[-1][1]  # the progress bar reached its end
     assert "大文件" in _ids(svc)
+
+
+def test_a_view_serves_every_read_the_page_makes_from_one_version(hash_index: Path) -> None:
+    from indexer.schema import DocumentRecord
+
+    svc = IndexService(None, hash_index)
+    view = svc.view()
+    assert (
+        view.version == current_version(hash_index)
+        and view.encoder == "hash-64"
+        and view.chunks == sum(r.chunks for r in view.records().values()) > 30
+    )
+    answer = view.ask("网上立案", top_k=3)
+    assert answer.hits and len(answer.hits) <= 3
+    hit = answer.hits[0]
+    clause = view.clause(hit)
+    records = view.records()
+    assert isinstance(records[hit.chunk.doc_id], DocumentRecord) and clause.date == records[hit.chunk.doc_id].date
+    assert clause.citation == hit.chunk.citation
+    assert {d.doc_id for d in view.documents()} == set(records) == {d for d, _ in view.filter_options().documents}
+    assert view.similar(hit.chunk.chunk_id) == svc.similar(hit.chunk.chunk_id)
+    assert {g.key for g in view.compare("立案", "year").groups} >= {"2021"}
+    assert view.query_terms("网上立案") and view.skipped_files() == ()
+    assert view.ranker == view.search("立案").ranker and view.ranker["kind"] == "rrf"
+
+
+def test_reading_needs_no_corpus_but_writing_does(hash_index: Path) -> None:
+    import pytest
+
+    from indexer.errors import BadInputError
+
+    svc = IndexService(None, hash_index)
+    assert svc.search("立案", top_k=1).hits
+    with pytest.raises(BadInputError, match="corpus"):
+        svc.build()
+
+
+def test_formats_and_chunking_without_an_index(tmp_path: Path) -> None:
+    from indexer.loading import SUPPORTED_SUFFIXES
+
+    assert IndexService.formats.suffixes == SUPPORTED_SUFFIXES and "pdf" in IndexService.formats.upload_types
+    assert IndexService.formats.label == ".txt / .md / .html / .docx / .pdf"
+    ((doc, layout, coverage),) = IndexService.chunk(shutil.copy(REFORM_PLAN, tmp_path))
+    assert doc.title == "2021年全省法院司法改革工作要点" and coverage.measures == 24 and len(layout.chunks) >= 24
+    assert len(IndexService.chunk(DATA)) == 3
