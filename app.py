@@ -522,7 +522,7 @@ def library_view(service: ix.IndexService, view: ix.IndexView) -> None:
             # an index needs at least one document; removing the last would leave the page with nothing to search
             st.caption("文库中至少要保留一份文件：先添加新文件，再移除这一份。")
         else:
-            remove_box(service, infos, searcher.data.manifest.get("documents", {}))
+            remove_box(service, infos, view.records())
         hidden = service.hidden_samples()
         if hidden and st.button(f"恢复已移除的 {len(hidden)} 份样例文件", key="restore_samples"):
             result = run_update("正在更新索引", lambda p: service.restore_samples(on_progress=p), "未能恢复样例文件")
@@ -531,7 +531,7 @@ def library_view(service: ix.IndexService, view: ix.IndexView) -> None:
                 st.rerun()
 
 
-def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], records: dict[str, Any]) -> None:
+def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], records: dict[str, ix.DocumentRecord]) -> None:
     by_id = {i.doc_id: i for i in infos}
     doc_id = st.selectbox(
         "要移除的文件",
@@ -546,7 +546,8 @@ def remove_box(service: ix.IndexService, infos: tuple[ix.DocumentInfo, ...], rec
         return
     r = st.session_state.setdefault("remove_round", 0)
     # what removal will do is decided by where the file is now, as the removal itself decides it
-    sample = service.library.is_sample(service.library.path_of(records.get(info.doc_id, {})))
+    record = records.get(info.doc_id)
+    sample = record is not None and service.library.is_sample(service.library.path_of(record))
     what = "从文库中隐藏（样例文件本身保留，可随时恢复）" if sample else "从数据文件夹中删除"
     sure = st.checkbox(f"确认移除《{info.title}》：文件 {info.file_name} 将{what}", key=f"remove_sure-{r}")
     if st.button("移除并更新索引", disabled=not sure, key="remove_doc"):
