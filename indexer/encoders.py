@@ -192,7 +192,7 @@ class ConvertedE5Encoder(SentenceTransformerEncoder):
         self.spec = spec
         self.model_id = spec
         if delta is not None:
-            from .tuning import apply_delta
+            from .e5convert import apply_delta
 
             delta_file = apply_delta(self._model, delta, conversion["source_sha256"])
             sha = file_sha256(delta_file)
