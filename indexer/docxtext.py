@@ -12,6 +12,7 @@ paragraph's style up through python-docx costs about a millisecond each).
 
 from __future__ import annotations
 
+import io
 import posixpath
 import zipfile
 from collections.abc import Iterator
@@ -36,8 +37,6 @@ def read_docx(data: bytes, path: str) -> tuple[str, list[str]]:
     :class:`UnreadableDocumentError` for a file that is not a usable .docx and
     :class:`DocumentTooLargeError` for one beyond the limits.
     """
-    import io
-
     if not data.startswith(b"PK"):
         raise UnreadableDocumentError(path, "not a .docx file (no Word zip container)", kind="not_docx")
     try:

@@ -555,6 +555,11 @@ def load_index(index_dir: str | os.PathLike[str], *, model_id: str | None = None
         or len(chunk_doc) != n
         or len(chunk_section) != n
         or (n and int(chunk_section.max()) >= len(sections))
+        # values that index other arrays must point inside them (a negative one would silently wrap)
+        or (len(sentence_units) and int(sentence_units.min()) < 0)
+        or (n and (int(chunk_section.min()) < 0 or int(chunk_doc.min()) < 0))
+        or (n and (int(title_units.min()) < -1 or int(title_units.max()) >= len(units)))
+        or (n and int(sentence_offsets[0]) != 0)
         or (n and int(offsets[-1]) != manifest["files"]["chunks.jsonl"]["size"])
     ):
         raise IndexDamagedError(

@@ -356,3 +356,21 @@ def test_build_waiting_for_another_build_goes_on_when_it_ends(tmp_path: Path) ->
     threading.Timer(0.3, other.close).start()  # closing the file releases its lock
     report = build_index(DATA, index, model="hash", lock_timeout=30)
     assert report.chunks == 11 + 3 and current_version(index) == report.version
+
+
+@pytest.mark.parametrize("array", ["title_units", "sentence_units"])
+def test_out_of_range_array_values_are_damage_even_with_matching_checksums(tmp_path: Path, array: str) -> None:
+    import hashlib
+
+    import numpy as np
+
+    index = _build(tmp_path)
+    live = _live(index)
+    cu = dict(np.load(live / "chunk_units.npz"))
+    cu[array] = cu[array].copy()
+    cu[array][0] = -5  # would wrap around to another unit if used
+    np.savez(live / "chunk_units.npz", **cu)
+    data = (live / "chunk_units.npz").read_bytes()
+    _edit_manifest(live, lambda m: m["files"]["chunk_units.npz"].update(size=len(data), sha256=hashlib.sha256(data).hexdigest()))
+    with pytest.raises(IndexDamagedError, match="rebuild"):
+        load_index(index)
