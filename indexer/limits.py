@@ -26,16 +26,16 @@ MAX_SENTENCES_PER_MEASURE = 1_000
 MAX_SENTENCE_CHARS = 500
 #: characters of a title; a longer first line is body text, and the title its first part
 MAX_TITLE_CHARS = 200
-#: uncompressed bytes of a .docx's body XML: 55 bytes of XML per character at the character
-#: limit (Word writes 5–30); 16 MiB of the smallest paragraphs XML allows take about 5 s to read
-MAX_DOCX_XML_BYTES = 16 * 1024 * 1024
+#: uncompressed bytes of a .docx's body XML: 40 bytes of XML per character at the character
+#: limit (Word writes 5–30); 12 MiB of the smallest paragraphs XML allows take about 4 s to read
+MAX_DOCX_XML_BYTES = 12 * 1024 * 1024
 #: uncompressed bytes of all members of a .docx together (images included)
 MAX_DOCX_TOTAL_BYTES = 200 * 1024 * 1024
 #: pages of a PDF (at the character limit a page would hold 100 characters)
 MAX_PDF_PAGES = 3_000
 #: start tags of an HTML page (a long law page has a few thousand; BeautifulSoup needs about
-#: 0.1 ms for each, so 50,000 take about 5 s)
-MAX_HTML_TAGS = 50_000
+#: 0.1 ms for each, so 30,000 take about 3 s, more on a busy machine)
+MAX_HTML_TAGS = 30_000
 #: members of a .docx zip (a real one has tens, a few hundred with many images)
 MAX_DOCX_MEMBERS = 2_000
 
