@@ -290,4 +290,91 @@ def _rank_measure(c: Candidates) -> np.ndarray:
     return 1.0 / (10.0 + ranks(c.measure))
 
 
+# --------------------------------------------------------------------------- how laws are built
+# Headings above an article, the law as a whole and the article's neighbours
+# (indexer/structure.py holds what they share per index).  Measured by 5-fold
+# cross-validation on the training questions (bench/crossval.py).
+
+#: how many of the best candidates vote for their document
+VOTERS = 20
+
+
+@signal("section_bm25")
+def _section_bm25(c: Candidates) -> np.ndarray:
+    """BM25 of the words of the measure's section headings (人格权 / 生命权、身体权和健康权), over the best section's."""
+    st = c.searcher.structure
+    if st.section_bm25 is None:
+        return np.zeros(len(c), np.float32)
+    return norm_max(st.section_bm25.scores(c.weights))[c.data.chunk_section[c.ids]]
+
+
+@signal("section_centroid")
+def _section_centroid(c: Candidates) -> np.ndarray:
+    """Cosine of the measure's section as a whole (its measures' mean direction), relative to the best candidate's."""
+    st = c.searcher.structure
+    if st.section_vectors is None:
+        return np.zeros(len(c), np.float32)
+    cos = st.section_vectors[c.data.chunk_section[c.ids]] @ c.qv
+    return cos - cos.max()
+
+
+@signal("doc_centroid")
+def _doc_centroid(c: Candidates) -> np.ndarray:
+    """Cosine of the measure's document as a whole (a prior on which law the question is about), relative to the best document's."""
+    st = c.searcher.structure
+    if st.doc_vectors is None:
+        return np.zeros(len(c), np.float32)
+    cos = st.doc_vectors @ c.qv
+    return (cos - cos.max())[c.doc_of]
+
+
+@signal("doc_vote_dense")
+def _doc_vote_dense(c: Candidates) -> np.ndarray:
+    """Share of the candidates with the best sentence cosines that come from the measure's document."""
+    top = np.argsort(-c.sentence, kind="stable")[:VOTERS]
+    votes = np.bincount(c.doc_of[top], minlength=len(c.data.doc_ids))
+    return (votes / max(1, len(top)))[c.doc_of].astype(np.float32)
+
+
+@signal("doc_vote_bm25")
+def _doc_vote_bm25(c: Candidates) -> np.ndarray:
+    """Share of the best BM25 measures (of all, not only candidates) that come from the measure's document."""
+    bm = c.bm25_all
+    k = min(VOTERS, len(bm))
+    if k == 0:
+        return np.zeros(len(c), np.float32)
+    top = np.argpartition(-bm, k - 1)[:k]
+    top = top[bm[top] > 0]
+    votes = np.bincount(c.data.chunk_doc[top], minlength=len(c.data.doc_ids))
+    return (votes / max(1, len(top)))[c.doc_of].astype(np.float32)
+
+
+def _neighbours(c: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows before and after each candidate, and whether each is in the same document."""
+    n = len(c.data.chunks)
+    prev, nxt = np.maximum(c.ids - 1, 0), np.minimum(c.ids + 1, n - 1)
+    doc = c.data.chunk_doc
+    return prev, nxt, (prev != c.ids) & (doc[prev] == c.doc_of), (nxt != c.ids) & (doc[nxt] == c.doc_of)
+
+
+@signal("neighbour_bm25")
+def _neighbour_bm25(c: Candidates) -> np.ndarray:
+    """The better BM25 of the articles just before and after the measure in its document, over the best."""
+    prev, nxt, has_prev, has_next = _neighbours(c)
+    bm = c.bm25_norm_all
+    return np.maximum(np.where(has_prev, bm[prev], 0.0), np.where(has_next, bm[nxt], 0.0)).astype(np.float32)
+
+
+@signal("neighbour_measure")
+def _neighbour_measure(c: Candidates) -> np.ndarray:
+    """The better measure cosine of the articles just before and after, relative to the best candidate's measure."""
+    flat = c.searcher.measure_vectors
+    if flat is None or not len(c):
+        return np.zeros(len(c), np.float32)
+    prev, nxt, has_prev, has_next = _neighbours(c)
+    low = float(c.measure.min())
+    best = np.maximum(np.where(has_prev, flat[prev] @ c.qv, low), np.where(has_next, flat[nxt] @ c.qv, low))
+    return (best - c.measure.max()).astype(np.float32)
+
+
 __all__ = ["SIGNALS", "Candidates", "Signal", "check_signals", "feature_matrix", "norm_max", "signal"]
