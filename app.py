@@ -323,12 +323,14 @@ def search_view(view: ix.IndexView) -> None:
         for hit in answer.hits:
             render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}")
     else:
+        # confidence below 0.6 (indexer.answer.FOUND_THRESHOLD): no answer is quoted, the ranked hits are offered unconfirmed
         st.warning(
-            f"未找到相关条款。文件中没有能回答「{shown_query}」的规定。可以换个说法、用更具体的词，或放宽筛选条件。",
+            f"没有把握回答「{shown_query}」：未找到相关条款可以确定作答。下面是可能相关的条款，仅供参考；"
+            "可以换个说法、用更具体的词，或放宽筛选条件。",
             icon=":material/search_off:",
         )
         if answer.hits:
-            with st.expander(f"仍然查看最接近的 {len(answer.hits)} 条（相关度低，仅供参考）"):
+            with st.expander(f"可能相关的条款 {len(answer.hits)} 条（未经确认，仅供参考）", expanded=True):
                 for hit in answer.hits:
                     render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False)
 

@@ -22,21 +22,21 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from indexer.bm25 import K1, B, BM25Index  # noqa: E402
-from indexer.build import chunk_tokens  # noqa: E402
 from indexer.evaluation import load_questions  # noqa: E402
 from indexer.search import Searcher  # noqa: E402
+from indexer.units import chunk_tokens  # noqa: E402
 
 K1S = (0.6, 0.9, 1.2, 1.5, 2.0)
 BS = (0.3, 0.5, 0.75, 0.9)
 
 
-def reciprocal_ranks(searcher: Searcher, questions, k1: float, b: float) -> np.ndarray:
+def reciprocal_ranks(searcher: Searcher, tokens, weights, questions, k1: float, b: float) -> np.ndarray:
     """1/rank of the first relevant measure in BM25's top 10 (0 when absent), per question."""
-    index = BM25Index.build([chunk_tokens(searcher.segmenter, c)[0] for c in searcher.data.chunks], k1=k1, b=b)
+    index = BM25Index.build(tokens, k1=k1, b=b)
     keys = [c.key for c in searcher.data.chunks]
     out = np.zeros(len(questions))
     for i, q in enumerate(questions):
-        scores = index.scores(searcher._weights(searcher.parse(q.query)))
+        scores = index.scores(weights[i])
         top = np.argsort(-scores, kind="stable")[:10]
         first = next((r for r, j in enumerate(top) if scores[j] > 0 and keys[j] in q.relevant), None)
         out[i] = 0.0 if first is None else 1.0 / (first + 1)
@@ -52,10 +52,14 @@ def main() -> None:
     reform = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(ROOT / "bench" / "queries" / f) if q.relevant]
     pairs = load_questions(ROOT.parent / "shared" / "train" / "pairs.tsv")
     pairs = [pairs[i] for i in sorted(np.random.default_rng(0).permutation(len(pairs))[: args.pairs])]
-    sets = [(Searcher.open(args.reform_index), reform), (Searcher.open(args.laws_index), pairs)]
+    sets = []
+    for path, qs in ((args.reform_index, reform), (args.laws_index, pairs)):
+        s = Searcher.open(path)
+        tokens = [chunk_tokens(s.segmenter, c)[0] for c in s.data.chunks]
+        sets.append((s, tokens, [s.term_weights(s.parse(q.query)) for q in qs], qs))
     grid = [(k1, b) for k1 in K1S for b in BS]
     # rr[g] = reciprocal ranks of all training questions under grid point g
-    rr = {g: np.concatenate([reciprocal_ranks(s, qs, *g) for s, qs in sets]) for g in grid}
+    rr = {g: np.concatenate([reciprocal_ranks(*st, *g) for st in sets]) for g in grid}
     n = len(next(iter(rr.values())))
     folds = np.array_split(np.random.default_rng(0).permutation(n), 5)
     chosen, cv_chosen, cv_default = [], [], []

@@ -1,9 +1,16 @@
 """Extractive answers: the sentences that answer a question, each with its citation.
 
 Nothing is generated.  The answer quotes sentences of the retrieved measures
-only, exactly as printed, each followed by the citation of its measure.  When
-the calibrated evidence says nothing in the corpus is relevant, ``found`` is
-false and no sentence is quoted: "未找到相关条款" is then the honest answer.
+only, exactly as printed, each followed by the citation of its measure.
+
+``confidence`` is the calibrated probability that the first answer sentence
+cites a relevant measure (:mod:`indexer.training` fits it to exactly that
+outcome).  The rule: ``found`` is true only when ``confidence`` is at least
+:data:`FOUND_THRESHOLD` (0.6) — among answers given that confidence, at least
+six in ten cite a relevant measure first.  Below it no sentence is quoted and
+the hits are shown as 可能相关的条款 (possibly relevant clauses), without a
+confident answer; when the corpus holds nothing relevant that is also what
+the reader sees.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from .fusion import Calibrator
 from .schema import Answer, AnswerSentence, Chunk
 from .search import CALIBRATION_FEATURES, Filters, Searcher, SearchResult
 
+#: an answer is given as found only at this calibrated confidence or above
+FOUND_THRESHOLD = 0.6
 #: at most this many sentences are quoted
 MAX_SENTENCES = 3
 #: a lower-ranked measure contributes a sentence only if it is nearly as relevant as the first
@@ -30,6 +39,7 @@ def decide(calibrator: Calibrator | None, result: SearchResult) -> tuple[bool, f
         return conf >= 0.5, conf
     x = np.array([result.evidence[f] for f in calibrator.features], dtype=float)
     p = calibrator.probability(x)
+    # a calibrated model carries FOUND_THRESHOLD (indexer.training); older ones their own
     return p >= calibrator.threshold, p
 
 
@@ -100,4 +110,4 @@ def answer(searcher: Searcher, question: str, top_k: int = 5, filters: Filters |
     return ans
 
 
-__all__ = ["CALIBRATION_FEATURES", "answer", "compose", "decide", "first_answer_chunk", "is_heading"]
+__all__ = ["CALIBRATION_FEATURES", "FOUND_THRESHOLD", "answer", "compose", "decide", "first_answer_chunk", "is_heading"]

@@ -160,11 +160,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _dump(result.to_dict())
         return 0
     if not result.found:
-        print("未找到相关条款 (nothing relevant found)")
+        print("未找到相关条款可以确定作答 (no confident answer: confidence below 0.6)")
     for s in result.sentences:
         print(f"{s.sentence}\n  ——{s.citation}")
     if result.hits:
-        print("\n相关条款:")
+        print("\n相关条款:" if result.found else "\n可能相关的条款 (possibly relevant, unconfirmed):")
         _print_hits(result.hits)
     return 0
 

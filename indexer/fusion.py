@@ -276,15 +276,20 @@ def train_calibrator(
     l2: float = 1.0,
     info: dict[str, Any] | None = None,
     monotone: Sequence[str] = (),
+    balanced: bool = True,
+    threshold: float = 0.5,
 ) -> Calibrator:
-    """Fit a class-balanced logistic model of found (1) vs not found (0); threshold 0.5.
+    """Fit a logistic model of a binary outcome from query-level evidence; "found" when P ≥ ``threshold``.
 
-    Both classes carry the same total weight, so 0.5 is the point where an
-    answerable question wrongly refused and an unanswerable one wrongly
-    answered are equally likely, whatever the mix of the training questions.
-    Features in ``monotone`` may only raise the probability (weight ≥ 0): more
-    evidence must never make "found" less likely, however the training
-    questions happen to correlate.
+    With ``balanced`` both classes carry the same total weight, so 0.5 is the
+    point where an answerable question wrongly refused and an unanswerable one
+    wrongly answered are equally likely, whatever the mix of the training
+    questions.  Without it the model is an ordinary (maximum-likelihood)
+    logistic regression, whose probability is calibrated on questions like the
+    training ones: that is how ``confidence`` is fitted (outcome: the first
+    answer cites a relevant measure).  Features in ``monotone`` may only raise
+    the probability (weight ≥ 0): more evidence must never make "found" less
+    likely, however the training questions happen to correlate.
     """
     from scipy.optimize import minimize
 
@@ -293,7 +298,7 @@ def train_calibrator(
     Z = (X - mean) / std
     y = y.astype(float)
     n_pos, n_neg = max(1.0, y.sum()), max(1.0, (1 - y).sum())
-    sw = np.where(y > 0, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
+    sw = np.where(y > 0, len(y) / (2 * n_pos), len(y) / (2 * n_neg)) if balanced else np.ones(len(y))
 
     def loss(wb: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = wb[:-1], wb[-1]
@@ -307,7 +312,7 @@ def train_calibrator(
     bounds = [(0.0, None) if f in monotone else (None, None) for f in features] + [(None, None)]
     result = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B", bounds=bounds)
     w, b = result.x[:-1], float(result.x[-1])
-    pred = (1 / (1 + np.exp(-(Z @ w + b)))) >= 0.5
+    pred = (1 / (1 + np.exp(-(Z @ w + b)))) >= threshold
     tpr = float((pred & (y > 0)).sum() / n_pos)
     tnr = float((~pred & (y == 0)).sum() / n_neg)
     return Calibrator(
@@ -316,6 +321,12 @@ def train_calibrator(
         std,
         w,
         b,
-        0.5,
-        {**(info or {}), "l2": l2, "train_found_rate": round(tpr, 4), "train_not_found_rate": round(tnr, 4)},
+        threshold,
+        {
+            **(info or {}),
+            "l2": l2,
+            "balanced": balanced,
+            "train_found_rate": round(tpr, 4),
+            "train_not_found_rate": round(tnr, 4),
+        },
     )

@@ -39,6 +39,7 @@ from .schema import Chunk, Hit
 from .segmentation import Segmenter, default_segmenter
 from .signals import SIGNALS, Candidates, check_signals, feature_matrix, norm_max
 from .store import IndexData, load_index, read_manifest
+from .structure import LawStructure
 from .units import char_bigrams, embedded_sentences
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ CALIBRATION_FEATURES = (
     "top_bm25_per_token",
     "sentence_z",
     "background",
+    "top_softmax",
 )
 #: sentences sampled to measure how similar a query is to the corpus in general
 BACKGROUND_SAMPLE = 512
@@ -174,6 +176,8 @@ class Searcher:
         self._background = np.asarray(data.units[data.sentence_units[picks]], dtype=np.float32) if n_sent else None
         self._qcache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._qlock = threading.Lock()
+        #: section headings and section / document directions, for the law-structure signals
+        self.structure = LawStructure.build(data, self.segmenter, self.measure_vectors)
 
     # ------------------------------------------------------------------ opening
 
@@ -506,6 +510,8 @@ class Searcher:
         sentence = float(cand.sentence[i])
         nxt = float(fused[order[pos + 1]]) if pos + 1 < len(order) else float(fused[i]) - 1.0
         n_tok = max(1, len(cand.query.tokens))
+        # the listwise ranker's own probability that this candidate is the relevant one
+        share = np.exp(np.asarray(fused, dtype=np.float64) - float(fused[order[0]]))
         return {
             "top_score": float(fused[i]),
             "margin": float(fused[i]) - nxt,
@@ -516,6 +522,7 @@ class Searcher:
             "top_bm25_per_token": float(cand.bm25[i]) / n_tok,
             "sentence_z": (sentence - background[0]) / background[1],
             "background": background[0],
+            "top_softmax": float(share[i] / share.sum()),
         }
 
     def _relevance(self, evidence: dict[str, float], gap: float) -> float:

@@ -1,4 +1,4 @@
-"""Training the fusion ranker and the found/not-found calibrator from labelled questions.
+"""Training the fusion ranker and the confidence calibrator from labelled questions.
 
 ``python -m indexer train --queries bench/queries/set_a.tsv --queries
 bench/queries/set_b.tsv --unanswerable bench/queries/unanswerable_a.tsv
@@ -6,9 +6,20 @@ bench/queries/set_b.tsv --unanswerable bench/queries/unanswerable_a.tsv
 on the index in DIR and publishes a new version of that index served with
 them; the package is never written.  The ranker reads every signal of
 :mod:`indexer.signals` and records their names, so a signal added later does
-not disturb it.  The shared dev questions are never trained on: they, and
-k-fold cross-validation over the training sets (``bench/crossval.py``), are
-how generalisation is measured.
+not disturb it.
+
+The calibrator turns the evidence of a search into ``confidence``: the
+probability that the first answer sentence (the top-ranked measure) is
+relevant.  It is an ordinary logistic regression fitted to exactly that
+outcome — 1 where the top-ranked measure is labelled relevant, 0 where it is
+not or where the question has no answer in the corpus — so its probability is
+calibrated on questions like the training ones, and ``found`` is
+``confidence ≥ FOUND_THRESHOLD``.
+
+The package's default models are trained on training data only
+(``bench/train_default.py``: bench/queries and ../shared/train/pairs.tsv); the
+shared evaluation questions are never trained on: they, and k-fold
+cross-validation over the training sets, are how generalisation is measured.
 """
 
 from __future__ import annotations
@@ -16,13 +27,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import decide
+from .answer import FOUND_THRESHOLD, decide
 from .evaluation import Question
-from .fusion import FusionModels, train_calibrator, train_ranker
+from .fusion import Calibrator, FusionModels, LinearRanker, train_calibrator, train_ranker
 from .search import CALIBRATION_FEATURES, FEATURES, Searcher
+from .signals import Candidates
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +45,81 @@ CALIBRATOR_L2 = 1.0
 MONOTONE = tuple(f for f in CALIBRATION_FEATURES if f != "background")
 
 
+@dataclass
+class Prepared:
+    """One training question on one index: its candidates, their signals (all of FEATURES) and labels."""
+
+    searcher: Searcher
+    question: Question
+    candidates: Candidates
+    X: np.ndarray
+    y: np.ndarray
+
+
+def embed_all(searcher: Searcher, questions: Sequence[Question], batch: int = 32) -> None:
+    """Embed the questions in batches into the searcher's query cache (one at a time is several times slower)."""
+    texts = list(dict.fromkeys(searcher.parse(q.query).dense_text for q in questions))
+    for i in range(0, len(texts), batch):
+        part = texts[i : i + batch]
+        vecs = searcher.encoder.encode_queries(part)
+        with searcher._qlock:
+            for t, v in zip(part, vecs, strict=True):
+                searcher._qcache[t] = v
+
+
+def prepare(searcher: Searcher, questions: Sequence[Question]) -> list[Prepared]:
+    """Candidates, signals and labels of every question (unanswerable questions get all-zero labels)."""
+    out = []
+    for q in questions:
+        pq = searcher.parse(q.query)
+        cand = searcher.candidates(pq, searcher.embed_query(pq))
+        X = searcher.features(cand, FEATURES)
+        keys = [searcher.data.chunks[int(c)].key for c in cand.ids]
+        y = np.array([k in q.relevant for k in keys], dtype=float)
+        if q.relevant and y.sum() == 0:
+            log.info("no relevant candidate for %r; not used for training the ranker", q.query)
+        out.append(Prepared(searcher, q, cand, X, y))
+    return out
+
+
 def ranking_lists(
     searcher: Searcher, questions: Sequence[Question], features: Sequence[str] = FEATURES
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(signals ``features``, labels) of every question's candidates."""
-    lists = []
-    for q in questions:
-        pq = searcher.parse(q.query)
-        cand = searcher.candidates(pq, searcher.embed_query(pq))
-        X = searcher.features(cand, features)
-        keys = [searcher.data.chunks[int(c)].key for c in cand.ids]
-        y = np.array([k in q.relevant for k in keys], dtype=float)
-        if y.sum() == 0:
-            log.info("no relevant candidate for %r; not used for training", q.query)
-        lists.append((X, y))
-    return lists
+    cols = [FEATURES.index(f) for f in features]
+    return [(p.X[:, cols], p.y) for p in prepare(searcher, questions)]
+
+
+def fit_ranker(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None) -> LinearRanker:
+    cols = [FEATURES.index(f) for f in features]
+    return train_ranker([(p.X[:, cols], p.y) for p in prepared if p.question.relevant], tuple(features), l2=RANKER_L2, info=info)
+
+
+def scored(p: Prepared, ranker: LinearRanker) -> np.ndarray:
+    """The ranker's score of each of the question's candidates."""
+    return ranker.score(p.X[:, [FEATURES.index(f) for f in ranker.features]])
+
+
+def outcome_rows(prepared: Sequence[Prepared], ranker: LinearRanker) -> tuple[np.ndarray, np.ndarray]:
+    """Evidence of each question's top-ranked measure under ``ranker``, and whether that measure is relevant."""
+    rows, labels = [], []
+    for p in prepared:
+        if not len(p.candidates):
+            continue
+        fused = scored(p, ranker)
+        _, evidence, _ = p.searcher.evidence(p.candidates, p.X, FEATURES, fused, 1)
+        if not evidence:
+            continue
+        rows.append([evidence[f] for f in CALIBRATION_FEATURES])
+        labels.append(float(p.y[int(np.argsort(-fused, kind="stable")[0])] > 0))
+    return np.array(rows, dtype=float).reshape(-1, len(CALIBRATION_FEATURES)), np.array(labels)
+
+
+def fit_calibrator(rows: np.ndarray, labels: np.ndarray, info: dict | None = None) -> Calibrator:
+    """P(the top-ranked measure is relevant) from the evidence; found at FOUND_THRESHOLD."""
+    return train_calibrator(
+        rows, labels, CALIBRATION_FEATURES, l2=CALIBRATOR_L2, info=info, monotone=MONOTONE, balanced=False, threshold=FOUND_THRESHOLD
+    )
 
 
 def _digest(questions: Sequence[Question]) -> str:
@@ -63,30 +136,15 @@ def train(
 
     Publishing them with the index is :func:`indexer.store.publish_models`.
     """
-    lists = ranking_lists(searcher, answerable, features)
+    embed_all(searcher, [*answerable, *unanswerable])
+    prepared = prepare(searcher, [*answerable, *unanswerable])
     info = {"questions_sha": _digest(answerable), "index_chunks": searcher.n, "encoder": searcher.encoder.model_id}
-    ranker = train_ranker(lists, tuple(features), l2=RANKER_L2, info=info)
-    # the calibrator reads the evidence of searches ranked by the new ranker
-    searcher.models = FusionModels.make(searcher.encoder.model_id, ranker, None)
-    calibrator = None
-    if unanswerable:
-        rows, labels = [], []
-        for q, label in [(q, 1) for q in answerable] + [(q, 0) for q in unanswerable]:
-            res = searcher.search(q.query, top_k=5)
-            if res.evidence:
-                rows.append([res.evidence[f] for f in CALIBRATION_FEATURES])
-                labels.append(label)
-        calibrator = train_calibrator(
-            np.array(rows),
-            np.array(labels),
-            CALIBRATION_FEATURES,
-            l2=CALIBRATOR_L2,
-            info={"unanswerable_sha": _digest(unanswerable)},
-            monotone=MONOTONE,
-        )
+    ranker = fit_ranker(prepared, features, info=info)
+    rows, labels = outcome_rows(prepared, ranker)
+    calibrator = fit_calibrator(rows, labels, info={"unanswerable_sha": _digest(unanswerable)}) if len(set(labels.tolist())) == 2 else None
     models = FusionModels.make(searcher.encoder.model_id, ranker, calibrator, origin="trained")
     searcher.models = models
     return models
 
 
-__all__ = ["decide", "ranking_lists", "train"]
+__all__ = ["Prepared", "decide", "embed_all", "fit_calibrator", "fit_ranker", "outcome_rows", "prepare", "ranking_lists", "train"]

@@ -61,6 +61,22 @@ def test_calibrator_separates_and_round_trips(tmp_path: Path) -> None:
     assert loaded.describe()["id"] == models.id and len(models.id) == 12
 
 
+def test_an_unbalanced_calibrator_is_calibrated() -> None:
+    """Fitted to the outcome itself (no class weights), P matches the observed share in every bin."""
+    from indexer.evaluation import calibration_error
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 1.5, (4000, 1))
+    y = (rng.random(4000) < 1 / (1 + np.exp(-(2 * x[:, 0] - 1)))).astype(float)  # only about a third are 1
+    cal = train_calibrator(x, y, ("x",), balanced=False, threshold=0.6)
+    p = np.array([cal.probability(v) for v in x])
+    ece, _ = calibration_error(p, y > 0)
+    assert ece < 0.03 and abs(p.mean() - y.mean()) < 0.01 and cal.threshold == 0.6
+    balanced = train_calibrator(x, y, ("x",))
+    # class weights push the rarer outcome up: that calibrator overstates it
+    assert np.mean([balanced.probability(v) for v in x]) > y.mean() + 0.03
+
+
 def test_models_must_name_their_encoder(tmp_path: Path) -> None:
     import pytest
 

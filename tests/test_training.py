@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.answer import FOUND_THRESHOLD
 from indexer.evaluation import Question
 from indexer.fusion import FusionModels
 from indexer.search import CALIBRATION_FEATURES, FEATURES, Searcher
@@ -28,7 +29,8 @@ def test_training_fits_models_over_the_search_signals(hash_index: Path, tmp_path
     assert searcher.models is models and models.origin == "trained" and models.encoder == "hash-64"
     assert models.ranker is not None and models.ranker.features == FEATURES
     assert models.calibrator is not None and models.calibrator.features == CALIBRATION_FEATURES
-    assert models.ranker.info["questions"] == 4 and 0 < models.calibrator.threshold < 1
+    assert models.ranker.info["questions"] == 4 and models.calibrator.threshold == FOUND_THRESHOLD
+    assert models.calibrator.info["balanced"] is False  # confidence = P(top-ranked measure relevant)
     models.save(tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["ranker"]["features"] == list(FEATURES)
 

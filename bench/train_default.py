@@ -1,0 +1,145 @@
+"""Train the package's default fusion ranker and confidence calibrator on training data only, with k-fold CV.
+
+Training questions (never ../shared/eval):
+  * bench/queries: 210 answerable and 90 unanswerable questions over the 21 shared documents;
+  * ../shared/train/pairs.tsv over ../shared/corpus-laws: every pair of the DISC, LexEval and
+    LawBench subsets and a seeded sample of the CAIL2018 criminal cases (the set leans heavily
+    to criminal law).  Labels that judgments cite in nearly every civil case (民事诉讼法#264,
+    #147, #67, 民事诉讼法解释#90; see the pairs' README) are dropped from a pair's labels.
+
+5-fold cross-validation (folds drawn within each set) reports R@1, Hit@10 and MRR@10 of the
+ranker with the original signals and with the law-structure signals, and the calibration
+(ECE of confidence against "the top-ranked measure is relevant", found rate, share relevant
+when found) of the calibrator, each fold trained on the other four.  Then the models are
+fitted on everything and written to --out.
+
+    python bench/train_default.py --reform-index DIR --laws-index DIR [--cail 700] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from indexer.answer import FOUND_THRESHOLD  # noqa: E402
+from indexer.evaluation import Question, calibration_error, load_questions  # noqa: E402
+from indexer.fusion import FusionModels, default_models_path  # noqa: E402
+from indexer.search import FEATURES, Searcher  # noqa: E402
+from indexer.training import embed_all, fit_calibrator, fit_ranker, outcome_rows, prepare, scored  # noqa: E402
+
+QUERIES = ROOT / "bench" / "queries"
+PAIRS = ROOT.parent / "shared" / "train" / "pairs.tsv"
+#: articles civil judgments cite in nearly every case (interest for late payment, default judgment, burden of proof)
+BOILERPLATE = frozenset({"民事诉讼法#264", "民事诉讼法#147", "民事诉讼法#67", "民事诉讼法解释#90"})
+STRUCTURE = ("section_bm25", "section_centroid", "doc_centroid", "doc_vote_dense", "doc_vote_bm25", "neighbour_bm25", "neighbour_measure")
+BASE = tuple(f for f in FEATURES if f not in STRUCTURE)
+
+
+def pairs_sample(n_cail: int) -> list[Question]:
+    with PAIRS.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    cail = [i for i, r in enumerate(rows) if r["source"] == "cail2018_sihuajian"]
+    keep = set(np.random.default_rng(0).choice(cail, min(n_cail, len(cail)), replace=False).tolist())
+    out = []
+    for i, r in enumerate(rows):
+        if r["source"] == "cail2018_sihuajian" and i not in keep:
+            continue
+        rel = frozenset(x.strip() for x in r["relevant"].split(",") if x.strip())
+        rel = rel - BOILERPLATE or frozenset()
+        if rel:
+            out.append(Question(r["query"].strip(), rel))
+    return out
+
+
+def rank_metrics(prepared, ranker) -> np.ndarray:
+    out = np.zeros(3)
+    for p in prepared:
+        order = np.argsort(-scored(p, ranker), kind="stable")[:10]
+        first = next((i for i, j in enumerate(order) if p.y[j] > 0), None)
+        if first is not None:
+            out += [first == 0, 1, 1 / (first + 1)]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reform-index", required=True)
+    ap.add_argument("--laws-index", required=True)
+    ap.add_argument("--cail", type=int, default=700, help="CAIL2018 criminal cases sampled from the pairs (seed 0)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--out", default=None, help="where to write the models (default: the package's default for the encoder)")
+    args = ap.parse_args()
+    t0 = time.time()
+    reform, laws = Searcher.open(args.reform_index), Searcher.open(args.laws_index)
+    answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
+    unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
+    pairs = pairs_sample(args.cail)
+    groups = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
+    prepared = {}
+    for name, (searcher, qs) in groups.items():
+        embed_all(searcher, qs)
+        prepared[name] = prepare(searcher, qs)
+        print(f"{name}: {len(qs)} questions prepared ({time.time() - t0:.0f} s)", file=sys.stderr)
+    rng = np.random.default_rng(0)
+    folds = {g: np.array_split(rng.permutation(len(p)), args.folds) for g, p in prepared.items()}
+    report: dict = {"questions": {g: len(p) for g, p in prepared.items()}, "folds": args.folds, "cv": {}}
+    for label, features in (("original signals", BASE), ("with law-structure signals", FEATURES)):
+        sums = {g: np.zeros(3) for g in prepared}
+        counts = {g: 0 for g in prepared}
+        conf = {g: [] for g in prepared}
+        hit = {g: [] for g in prepared}
+        for k in range(args.folds):
+            held = {g: set(folds[g][k].tolist()) for g in prepared}
+            train = [p for g, ps in prepared.items() for i, p in enumerate(ps) if i not in held[g]]
+            ranker = fit_ranker(train, features)
+            cal = fit_calibrator(*outcome_rows(train, ranker))
+            for g, ps in prepared.items():
+                test = [ps[i] for i in folds[g][k]]
+                answerable_test = [p for p in test if p.question.relevant]
+                sums[g] += rank_metrics(answerable_test, ranker)
+                counts[g] += len(answerable_test)
+                rows, labels = outcome_rows(test, ranker)
+                conf[g] += [cal.probability(r) for r in rows]
+                hit[g] += labels.tolist()
+        out = {}
+        for g in prepared:
+            c, h = np.array(conf[g]), np.array(hit[g]) > 0
+            ece, _ = calibration_error(c, h)
+            found = c >= FOUND_THRESHOLD
+            r1, h10, mrr = sums[g] / max(1, counts[g])
+            out[g] = {
+                "R@1": round(r1, 3),
+                "Hit@10": round(h10, 3),
+                "MRR@10": round(mrr, 3),
+                "ECE": round(ece, 3),
+                "mean_confidence": round(float(c.mean()), 3),
+                "top_relevant": round(float(h.mean()), 3),
+                "found_rate": round(float(found.mean()), 3),
+                "top_relevant_when_found": round(float(h[found].mean()), 3) if found.any() else None,
+            }
+        report["cv"][label] = out
+        print(label, json.dumps(out, ensure_ascii=False), file=sys.stderr)
+    # the shipped models: every training question, every signal
+    everything = [p for ps in prepared.values() for p in ps]
+    info = {"training": "bench/queries + ../shared/train/pairs.tsv (bench/train_default.py)", "questions": len(everything)}
+    ranker = fit_ranker(everything, FEATURES, info=info)
+    calibrator = fit_calibrator(*outcome_rows(everything, ranker), info={"outcome": "top-ranked measure relevant"})
+    models = FusionModels.make(reform.encoder.model_id, ranker, calibrator, origin="default")
+    out_path = Path(args.out) if args.out else default_models_path(reform.encoder.model_id)
+    models.save(out_path)
+    report["written"] = str(out_path)
+    report["seconds"] = round(time.time() - t0)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
