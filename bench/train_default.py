@@ -60,6 +60,32 @@ def pairs_sample(n_cail: int) -> list[Question]:
     return out
 
 
+def _load_vectors(path: str | None, searcher: Searcher) -> set[str]:
+    """Question vectors embedded by an earlier run (same encoder), into the searcher's cache."""
+    if not path or not Path(path).is_file():
+        return set()
+    d = np.load(path, allow_pickle=False)
+    if str(d["encoder"]) != searcher.encoder.model_id:
+        return set()
+    with searcher._qlock:
+        for t, v in zip(d["texts"].tolist(), d["vectors"], strict=True):
+            searcher._qcache[t] = v
+    return set(d["texts"].tolist())
+
+
+def _save_vectors(path: str | None, searcher: Searcher) -> None:
+    if not path:
+        return
+    old = {}
+    if Path(path).is_file():
+        d = np.load(path, allow_pickle=False)
+        if str(d["encoder"]) == searcher.encoder.model_id:
+            old = dict(zip(d["texts"].tolist(), d["vectors"], strict=True))
+    old.update(searcher._qcache)
+    texts = list(old)
+    np.savez(path, encoder=searcher.encoder.model_id, texts=np.array(texts), vectors=np.stack([old[t] for t in texts]))
+
+
 def rank_metrics(prepared, ranker) -> np.ndarray:
     out = np.zeros(3)
     for p in prepared:
@@ -76,6 +102,7 @@ def main() -> None:
     ap.add_argument("--laws-index", required=True)
     ap.add_argument("--cail", type=int, default=700, help="CAIL2018 criminal cases sampled from the pairs (seed 0)")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--vector-cache", default=None, metavar="NPZ", help="keep question vectors here between runs")
     ap.add_argument("--out", default=None, help="where to write the models (default: the package's default for the encoder)")
     args = ap.parse_args()
     t0 = time.time()
@@ -86,7 +113,9 @@ def main() -> None:
     groups = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
     prepared = {}
     for name, (searcher, qs) in groups.items():
-        embed_all(searcher, qs)
+        cached = _load_vectors(args.vector_cache, searcher)
+        embed_all(searcher, [q for q in qs if searcher.parse(q.query).dense_text not in cached])
+        _save_vectors(args.vector_cache, searcher)
         prepared[name] = prepare(searcher, qs)
         print(f"{name}: {len(qs)} questions prepared ({time.time() - t0:.0f} s)", file=sys.stderr)
     rng = np.random.default_rng(0)

@@ -69,7 +69,9 @@ def test_dev_questions_meet_the_quality_bar(shared_index: Path) -> None:
     print(format_table(results))
     hybrid = results["hybrid"]
     assert hybrid["questions"] == 44
-    assert hybrid["R@1"] >= 0.88 and hybrid["MRR@10"] >= 0.92
+    # measured 0.864 / 0.909 with the general thesaurus and models trained on training data only
+    # (issue 11); the dev-fitted thesaurus had given 0.932 / 0.954
+    assert hybrid["R@1"] >= 0.84 and hybrid["MRR@10"] >= 0.88
     assert hybrid["R@1"] > results["bm25"]["R@1"] and hybrid["R@1"] > results["dense"]["R@1"]
 
 
@@ -78,7 +80,9 @@ def test_found_decision_on_dev_and_labelled_unanswerable(shared_index: Path) -> 
     dev = evaluate_answers(searcher, load_questions(SHARED / "eval" / "queries_dev.tsv"))
     # questions the calibrator never saw (it was fitted on bench/queries/unanswerable_*.tsv)
     unanswerable = evaluate_answers(searcher, load_questions(ROOT / "tests" / "questions" / "unanswerable_unseen.tsv"))
-    assert dev["found_when_answerable"] >= 0.9 and dev["cited_when_found"] == 1.0
+    # found only at calibrated confidence ≥ 0.6: fewer answers, and those nearly always right
+    assert dev["found_when_answerable"] >= 0.7 and dev["cited_when_found"] == 1.0
+    assert dev["first_relevant_when_found"] >= 0.9 and dev["ece"] <= 0.25
     assert 0.0 <= dev["ece"] <= 1.0 and sum(b["n"] for b in dev["calibration_bins"]) == 44
     assert unanswerable["not_found_when_unanswerable"] >= 0.75
 
