@@ -118,8 +118,8 @@ def test_not_found_says_so_clearly(app: AppTest) -> None:
     ask(app, "今天天气怎么样")
     assert any("未找到相关条款" in w.value for w in app.warning)
     assert not any("文件中的规定" in m for m in html_shown(app))  # no answer block
-    # the nearest measures are still there, marked as low relevance, for whoever wants to look
-    assert "相关度低" in app.expander[-1].label
+    # the nearest measures are still there, as possibly relevant and unconfirmed (confidence below 0.6)
+    assert "可能相关的条款" in app.expander[-1].label
     meters = [m for m in html_shown(app) if "hl-meter" in m]
     assert meters and all(m.rstrip("</div>").endswith("低") for m in meters)  # never 高 for a measure that does not answer
 
