@@ -25,7 +25,6 @@ folder first so a killed conversion never leaves a half-written model.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -385,12 +384,10 @@ def write_model_folder(model: E5File, out: Path, progress: Callable[[str], None]
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    """SHA-256 of a file (the index's own file hash)."""
+    from .store import _sha256
+
+    return _sha256(path)
 
 
 def model_cache_root() -> Path:
