@@ -27,7 +27,6 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -250,10 +249,6 @@ class ConvertedE5Encoder(SentenceTransformerEncoder):
         return _normalise((means * weights).sum(0).numpy())[0]
 
 
-#: e5-small fine-tuned on legal question → article pairs (``python -m indexer tune``), shipped as a delta
-TUNED_NAME = "e5-small-legal"
-TUNED_DIR = Path(__file__).parent / "data" / TUNED_NAME
-
 #: the converted e5-small variants, by model name
 CONVERTED_E5 = {
     "e5-small-st": {},
@@ -307,12 +302,6 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
             enc: Encoder = E5SmallEncoder()
         elif spec in CONVERTED_E5:
             enc = ConvertedE5Encoder(spec, **CONVERTED_E5[spec])
-        elif spec == TUNED_NAME:
-            if not (TUNED_DIR / "delta.safetensors").is_file():
-                raise ModelUnavailableError(
-                    f"{TUNED_NAME} is not part of this installation ({TUNED_DIR} is missing); reinstall the package"
-                )
-            enc = ConvertedE5Encoder(spec, delta=TUNED_DIR)
         elif spec.startswith("e5-tuned:") and len(spec) > 9:
             enc = ConvertedE5Encoder(spec, delta=spec[9:])
         elif spec.startswith("st:") and len(spec) > 3:
