@@ -667,7 +667,7 @@ def _lead_phrase(body: str, limit: int = 40) -> str:
     """The title a reform-plan measure opens with.
 
     ``完善市场主体救治和退出机制。扎实开展…`` → up to the full stop;
-    ``完善金融审判创新工作机制推动证券纠纷代表人诉讼…`` (full stop missing) → up
+    ``完善最严格知识产权司法保护机制加快探索…`` (full stop missing) → up
     to where a policy verb opens the next clause right after a noun that closes
     a title (机制, 体系, 制度…).
     """
