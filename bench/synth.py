@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from indexer.bm25 import BM25Index  # noqa: E402
 from indexer.dense import DenseIndex  # noqa: E402
-from indexer.store import CURRENT, FORMAT_VERSION, IndexWriter, _sha256, current_version, load_index  # noqa: E402
+from indexer.store import CURRENT, FORMAT_VERSION, IndexWriter, current_version, file_sha256, load_index  # noqa: E402
 
 CHUNKS_PER_DOC = 30
 NOISE = 0.022  # per-dimension sigma; cos(source, synthetic) ≈ 0.9 for 384 dimensions
@@ -155,7 +155,7 @@ def synthesize(source: Path, size: int, out: Path, seed: int = 0) -> Path:
     files = {}
     for p in sorted(t.rglob("*")):
         if p.is_file():
-            files[str(p.relative_to(t))] = {"size": p.stat().st_size, "sha256": _sha256(p) if p.stat().st_size < 256 * 2**20 else ""}
+            files[str(p.relative_to(t))] = {"size": p.stat().st_size, "sha256": file_sha256(p) if p.stat().st_size < 256 * 2**20 else ""}
     manifest.update(version=writer.version, files=files)
     (t / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     writer.publish()

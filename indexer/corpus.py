@@ -33,6 +33,7 @@ from pathlib import Path
 from .errors import BadInputError, UnreadableDocumentError
 from .loading import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, ignored_name, iter_corpus_files, parse_document
 from .schema import Document, DocumentRecord
+from .store import file_sha256
 
 #: uploads from the page are smaller than what a build accepts from disk
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -159,11 +160,6 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
 def add_document(
     library: Library | str | os.PathLike[str],
     filename: str,
@@ -254,7 +250,7 @@ def remove_document(library: Library | str | os.PathLike[str], path: str | os.Pa
     if not any(_inside(p, root) for root in (lib.samples, lib.writable)) or ignored_name(name) or p.is_symlink():
         raise BadInputError(f"{name} is not a document of this library", kind="not_found")
     try:
-        same = p.is_file() and _sha256(p) == content_hash
+        same = p.is_file() and file_sha256(p) == content_hash
     except OSError as exc:
         raise BadInputError(f"cannot read {name}: {exc.strerror}", kind="remove_failed", error=exc.strerror) from None
     if not p.exists():

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ModelUnavailableError
+from .store import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -381,13 +382,6 @@ def write_model_folder(model: E5File, out: Path, progress: Callable[[str], None]
             indent=2,
         )
     )
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file (the index's own file hash)."""
-    from .store import _sha256
-
-    return _sha256(path)
 
 
 def model_cache_root() -> Path:

@@ -178,7 +178,8 @@ class ConvertedE5Encoder(SentenceTransformerEncoder):
     """
 
     def __init__(self, spec: str = "e5-small-st", *, int8: bool = False, delta: str | os.PathLike[str] | None = None) -> None:
-        from .e5convert import converted_model_dir, file_sha256
+        from .e5convert import converted_model_dir
+        from .store import file_sha256
 
         folder = converted_model_dir()
         from transformers.utils import logging as hf_logging

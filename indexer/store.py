@@ -146,12 +146,10 @@ class IndexData:
         return int(dense + arrays + self.bm25.nbytes + self.bm25_title.nbytes + self.bm25_bigram.nbytes)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks (index files, documents, model files)."""
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _fsync_tree(root: Path) -> None:
@@ -391,7 +389,7 @@ class IndexWriter:
         files = {}
         for p in sorted(t.rglob("*")):
             if p.is_file():
-                files[str(p.relative_to(t))] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+                files[str(p.relative_to(t))] = {"size": p.stat().st_size, "sha256": file_sha256(p)}
         manifest = {
             **manifest,
             "ranker": models_record(models) if models is not None else None,
@@ -489,7 +487,7 @@ def verify_files(index_dir: Path, version: str, manifest: dict[str, Any]) -> Non
             raise IndexDamagedError(
                 f"index file {name} is damaged ({size} bytes, expected {meta['size']}); " + REBUILD_HINT.format(index=index_dir)
             )
-        if size <= VERIFY_HASH_MAX_BYTES and _sha256(p) != meta["sha256"]:
+        if size <= VERIFY_HASH_MAX_BYTES and file_sha256(p) != meta["sha256"]:
             raise IndexDamagedError(f"index file {name} is damaged (checksum differs); " + REBUILD_HINT.format(index=index_dir))
 
 
@@ -674,7 +672,7 @@ def _intact(root: Path, manifest: dict[str, Any], names: Iterable[str]) -> bool:
         try:
             if not isinstance(meta, dict) or (size := (root / name).stat().st_size) != meta["size"]:
                 return False
-            if size <= VERIFY_HASH_MAX_BYTES and _sha256(root / name) != meta["sha256"]:
+            if size <= VERIFY_HASH_MAX_BYTES and file_sha256(root / name) != meta["sha256"]:
                 return False
         except (OSError, KeyError, TypeError):
             return False

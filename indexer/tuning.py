@@ -187,7 +187,8 @@ def tune(
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    from .e5convert import PASSAGE_PROMPT, QUERY_PROMPT, converted_model_dir, file_sha256
+    from .e5convert import PASSAGE_PROMPT, QUERY_PROMPT, converted_model_dir
+    from .store import file_sha256
 
     t0 = time.time()
     if not pair_files and not mine:
