@@ -7,8 +7,9 @@ The word beside it must not overstate.  This script asks every question of
 unanswerable ones, where every result is a miss) against an index of the
 sample corpus, the way the page does (``answer``, 5 results), and finds:
 
-* ``high``   — the lowest relevance from which results were relevant at least
-  80% of the time (with at least 30 results at or above it): 高;
+* ``high``   — the lowest relevance down to which results were relevant at
+  least 80% of the time, judged on the 30 results just above each point
+  (see :func:`threshold`): 高;
 * ``medium`` — the same at 50%: 中; below it: 低.
 
 It writes them to ``indexer/data/meter.json`` with the precision they were
@@ -58,14 +59,25 @@ def shown_results(searcher: Searcher) -> list[tuple[float, bool]]:
 
 
 def threshold(results: list[tuple[float, bool]], precision: float) -> tuple[float, float, int]:
-    """The lowest relevance t with precision(results ≥ t) ≥ ``precision`` over at least MIN_SUPPORT results."""
+    """The lowest relevance t down to which results stay relevant at least ``precision`` of the time, locally.
+
+    Scanning from the highest relevance down, each result is judged with the
+    MIN_SUPPORT results just above it (a sliding window), and the scan stops at
+    the first window below ``precision``.  A cumulative share (precision of
+    everything ≥ t) would let many excellent results at the top carry a band of
+    mediocre ones below them, and the meter would say 高 where results are right
+    only half of the time.  Returns (t, precision of all results ≥ t, how many).
+    """
     ranked = sorted(results, key=lambda r: -r[0])
     best = (1.0, 1.0, 0)
     good = 0
     for n, (rel, ok) in enumerate(ranked, start=1):
         good += ok
-        at_or_above = n if n == len(ranked) or ranked[n][0] < rel else None
-        if at_or_above and n >= MIN_SUPPORT and good / n >= precision and rel > 0:
+        window = ranked[max(0, n - MIN_SUPPORT) : n]
+        if sum(w for _, w in window) / len(window) < precision or rel <= 0:
+            break
+        boundary = n == len(ranked) or ranked[n][0] < rel  # ties are all in or all out
+        if boundary and n >= MIN_SUPPORT:
             best = (rel, good / n, n)
     return best
 

@@ -236,14 +236,19 @@ def default_models(model_id: str) -> FusionModels | None:
 
 
 def train_ranker(
-    lists: Sequence[tuple[np.ndarray, np.ndarray]], features: Sequence[str], l2: float = 10.0, info: dict[str, Any] | None = None
+    lists: Sequence[tuple[np.ndarray, np.ndarray]],
+    features: Sequence[str],
+    l2: float = 10.0,
+    info: dict[str, Any] | None = None,
+    monotone: Sequence[str] = (),
 ) -> LinearRanker:
     """Fit a listwise (softmax) linear ranker.
 
     ``lists`` holds one ``(X, y)`` per question: the candidates' feature rows
     and 1 for relevant candidates.  The loss is the negative log of the
     probability mass the softmax over candidates puts on the relevant ones,
-    plus an L2 penalty on standardised weights.
+    plus an L2 penalty on standardised weights.  Features in ``monotone`` may
+    only raise a candidate's score (weight ≥ 0).
     """
     from scipy.optimize import minimize
 
@@ -269,8 +274,10 @@ def train_ranker(
         coef = p - p * y / (mass[owner] + 1e-12)
         return total + l2 * float(w @ w) / 2, Z.T @ coef + l2 * w
 
-    result = minimize(loss, np.zeros(d), jac=True, method="L-BFGS-B")
-    return LinearRanker(tuple(features), mean, std, result.x, {**(info or {}), "l2": l2, "questions": len(usable)})
+    bounds = [(0.0, None) if f in monotone else (None, None) for f in features]
+    result = minimize(loss, np.zeros(d), jac=True, method="L-BFGS-B", bounds=bounds)
+    extra = {"monotone": sorted(set(monotone) & set(features))} if monotone else {}
+    return LinearRanker(tuple(features), mean, std, result.x, {**(info or {}), "l2": l2, "questions": len(usable), **extra})
 
 
 def train_calibrator(

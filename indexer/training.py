@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 
 RANKER_L2 = 10.0
 CALIBRATOR_L2 = 1.0
+#: signals that may only raise a candidate's score.  Unconstrained, correlated signals (a law's title
+#: cosine, its title BM25, its BM25 vote) took large negative weights that cancel each other on the
+#: training questions and push whole laws down elsewhere (法官法 below 法院组织法 for 法官惩戒);
+#: whether a measure has a title of its own says nothing about direction, so it stays free.
+RANKER_MONOTONE = tuple(f for f in FEATURES if f != "has_title")
 #: evidence that can only make "found" more likely (the general similarity level, "background", may go either way)
 MONOTONE = tuple(f for f in CALIBRATION_FEATURES if f != "background")
 
@@ -92,7 +97,9 @@ def ranking_lists(
 
 def fit_ranker(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None) -> LinearRanker:
     cols = [FEATURES.index(f) for f in features]
-    return train_ranker([(p.X[:, cols], p.y) for p in prepared if p.question.relevant], tuple(features), l2=RANKER_L2, info=info)
+    return train_ranker(
+        [(p.X[:, cols], p.y) for p in prepared if p.question.relevant], tuple(features), l2=RANKER_L2, info=info, monotone=RANKER_MONOTONE
+    )
 
 
 def scored(p: Prepared, ranker: LinearRanker) -> np.ndarray:

@@ -44,6 +44,24 @@ def test_listwise_ranker_learns_the_informative_feature() -> None:
     assert hits >= 36
 
 
+def test_monotone_features_never_take_a_negative_weight() -> None:
+    # "echo" is a near copy of "signal" with the opposite sign of noise: unconstrained, the fit uses it
+    # with a negative weight to cancel that noise; constrained, it may only help or stay out
+    rng = np.random.default_rng(2)
+    lists = []
+    for _ in range(60):
+        signal = rng.standard_normal(20)
+        echo = signal - 0.5 * rng.standard_normal(20)
+        y = np.zeros(20)
+        y[int(np.argmax(signal - (echo - signal)))] = 1
+        lists.append((np.c_[signal, echo], y))
+    free = train_ranker(lists, ("signal", "echo"), l2=0.1)
+    bounded = train_ranker(lists, ("signal", "echo"), l2=0.1, monotone=("signal", "echo"))
+    assert free.weights[1] < 0
+    assert bounded.weights[1] >= 0 and bounded.weights[0] > 0
+    assert bounded.info["monotone"] == ["echo", "signal"]
+
+
 def test_calibrator_separates_and_round_trips(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     X = np.r_[rng.normal(1, 0.3, (60, 2)), rng.normal(-1, 0.3, (60, 2))]

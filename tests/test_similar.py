@@ -77,13 +77,6 @@ def test_a_single_document_has_no_similar_measures(tmp_path: Path) -> None:
     assert similar_measures(Searcher.open(tmp_path / "index"), "a#1") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known regression: since the default ranker was retrained with the law-level signals (issue 11), "
-        "法官法 第48-51条 rank 4th-5th and 人民法院组织法 fills the top 3; open in issue 13 point 10"
-    ),
-)
 def test_judge_discipline_finds_the_judges_law_articles(sample_index: Path) -> None:
     """Issue 13.10's example: the 2021 plan's 法官惩戒 measure → 法官法's 惩戒委员会 articles, not 在线诉讼规则第二条."""
     s = Searcher.open(sample_index)
