@@ -53,14 +53,14 @@ def child_encoder(corpus: str, n: int) -> dict[str, Any]:
     import random
 
     from indexer.chunking import chunk_document
-    from indexer.encoders import E5SmallEncoder
+    from indexer.encoders import DEFAULT_MODEL, get_encoder
     from indexer.loading import load_corpus
     from indexer.units import sentence_texts
 
     texts = sorted({s for d in load_corpus(corpus).documents for c in chunk_document(d) for s in sentence_texts(c)})
     random.Random(0).shuffle(texts)
     texts = texts[:n]
-    enc = E5SmallEncoder()
+    enc = get_encoder(DEFAULT_MODEL)
     enc.encode_passages(texts[:8])  # warm: page in the model
     tokens = sum(enc.count_tokens(t) for t in texts)
     t0 = time.perf_counter()
@@ -78,6 +78,7 @@ def child_encoder(corpus: str, n: int) -> dict[str, Any]:
 
 def child_build(corpus: str, index: str, force: bool = False, warm: bool = False) -> dict[str, Any]:
     from indexer.build import build_index
+    from indexer.encoders import DEFAULT_MODEL
 
     if warm:  # as in the page's process: dictionary, model and libraries already loaded
         import bm25s  # noqa: F401
@@ -87,9 +88,9 @@ def child_build(corpus: str, index: str, force: bool = False, warm: bool = False
         from indexer.segmentation import default_segmenter
 
         default_segmenter().tokens("预热")
-        get_encoder("e5-small").encode_passages(["预热"])
+        get_encoder(DEFAULT_MODEL).encode_passages(["预热"])
     t0 = time.perf_counter()
-    r = build_index(corpus, index, model="e5-small", force=force)
+    r = build_index(corpus, index, model=DEFAULT_MODEL, force=force)
     seconds = time.perf_counter() - t0
     return {
         **r.to_dict(),
@@ -105,12 +106,12 @@ def child_latency(index: str, queries: list[str], ask_n: int) -> dict[str, Any]:
     import numpy as np
 
     from indexer.answer import answer
-    from indexer.encoders import get_encoder
+    from indexer.encoders import DEFAULT_MODEL, get_encoder
     from indexer.search import Searcher
     from indexer.segmentation import default_segmenter
 
     # model and dictionary first: the index's memory is what loading it adds on top
-    enc = get_encoder("e5-small")
+    enc = get_encoder(DEFAULT_MODEL)
     enc.encode_queries(["预热"])
     default_segmenter().tokens("预热")
     rss0 = _rss_mb()

@@ -37,16 +37,17 @@ from indexer.search import FEATURES, Searcher  # noqa: E402
 from indexer.training import embed_all, fit_calibrator, fit_ranker, outcome_rows, prepare, scored  # noqa: E402
 
 QUERIES = ROOT / "bench" / "queries"
-PAIRS = ROOT.parent / "shared" / "train" / "pairs.tsv"
-#: articles civil judgments cite in nearly every case (interest for late payment, default judgment, burden of proof)
-BOILERPLATE = frozenset({"民事诉讼法#264", "民事诉讼法#147", "民事诉讼法#67", "民事诉讼法解释#90"})
+sys.path.insert(0, str(ROOT / "bench"))
+from pairs_split import BOILERPLATE, PAIRS, for_ranker  # noqa: E402
+
 STRUCTURE = ("section_bm25", "section_centroid", "doc_centroid", "doc_vote_dense", "doc_vote_bm25", "neighbour_bm25", "neighbour_measure")
 BASE = tuple(f for f in FEATURES if f not in STRUCTURE)
 
 
-def pairs_sample(n_cail: int) -> list[Question]:
+def pairs_sample(n_cail: int, ranker_part_only: bool = False) -> list[Question]:
+    """The pairs the ranker trains on; ``ranker_part_only`` keeps those the encoder was not tuned on (bench/pairs_split.py)."""
     with PAIRS.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if not ranker_part_only or for_ranker(r["query"])]
     cail = [i for i, r in enumerate(rows) if r["source"] == "cail2018_sihuajian"]
     keep = set(np.random.default_rng(0).choice(cail, min(n_cail, len(cail)), replace=False).tolist())
     out = []
@@ -101,6 +102,11 @@ def main() -> None:
     ap.add_argument("--reform-index", required=True)
     ap.add_argument("--laws-index", required=True)
     ap.add_argument("--cail", type=int, default=700, help="CAIL2018 criminal cases sampled from the pairs (seed 0)")
+    ap.add_argument(
+        "--ranker-part-only",
+        action="store_true",
+        help="train on the fifth of the pairs kept from tuning (for a tuned encoder, whose dense scores on its own training pairs are too good)",
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--vector-cache", default=None, metavar="NPZ", help="keep question vectors here between runs")
     ap.add_argument("--out", default=None, help="where to write the models (default: the package's default for the encoder)")
@@ -109,7 +115,7 @@ def main() -> None:
     reform, laws = Searcher.open(args.reform_index), Searcher.open(args.laws_index)
     answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
-    pairs = pairs_sample(args.cail)
+    pairs = pairs_sample(args.cail, args.ranker_part_only)
     groups = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
     prepared = {}
     for name, (searcher, qs) in groups.items():

@@ -10,7 +10,9 @@ prompts), which is why the interface has two methods.
   (:mod:`indexer.e5convert`) into a sentence-transformers model and run by
   torch, in fp32 or with dynamic int8 linear layers.
 * ``e5-tuned:<dir>``: that model with the layers fine-tuned by
-  ``python -m indexer tune`` (:mod:`indexer.tuning`).
+  ``python -m indexer tune`` (:mod:`indexer.tuning`); ``e5-legal`` is the
+  delta shipped in the package (``bench/tune_default.py`` made it from
+  training data only).
 * ``st:<name-or-path>``: a sentence-transformers model from a local folder or
   the Hugging Face cache, loaded with ``HF_HUB_OFFLINE=1`` so no code path can
   fetch weights.
@@ -27,6 +29,7 @@ import os
 import threading
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -35,7 +38,7 @@ from .errors import BadInputError, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "e5-small"
+DEFAULT_MODEL = "e5-legal"
 
 
 @runtime_checkable
@@ -255,6 +258,8 @@ CONVERTED_E5 = {
     "e5-small-st": {},
     "e5-small-st-int8": {"int8": True},
 }
+#: the delta shipped with the package: e5-small fine-tuned on legal questions (bench/tune_default.py)
+LEGAL_DELTA = Path(__file__).with_name("data") / "encoders" / "e5-legal"
 
 
 class HashEncoder:
@@ -303,6 +308,8 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
             enc: Encoder = E5SmallEncoder()
         elif spec in CONVERTED_E5:
             enc = ConvertedE5Encoder(spec, **CONVERTED_E5[spec])
+        elif spec == "e5-legal":
+            enc = ConvertedE5Encoder(spec, delta=LEGAL_DELTA)
         elif spec.startswith("e5-tuned:") and len(spec) > 9:
             enc = ConvertedE5Encoder(spec, delta=spec[9:])
         elif spec.startswith("st:") and len(spec) > 3:
@@ -311,7 +318,7 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
             enc = HashEncoder(int(spec[5:]) if spec.startswith("hash-") and spec[5:].isdigit() else 64)
         else:
             raise BadInputError(
-                f"unknown model '{spec}': use e5-small (the default, bundled), e5-small-st or e5-small-st-int8 (the same model "
+                f"unknown model '{spec}': use e5-small (the default, bundled), e5-legal (e5-small tuned on legal questions), e5-small-st or e5-small-st-int8 (the same model "
                 "run by sentence-transformers), e5-tuned:DIR (a folder written by 'python -m indexer tune') "
                 "or st:NAME for a local sentence-transformers model"
             )

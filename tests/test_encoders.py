@@ -119,3 +119,28 @@ def test_an_index_built_with_the_converted_model_records_its_weights_and_searche
     assert len(encoder["source_sha256"]) == 64
     hits = Searcher.open(tmp_path / "index").search("个人破产", top_k=3, mode="dense").hits
     assert hits and hits[0].chunk.chunk_id == "gd_courts_judicial_reform_2021#5"
+
+
+def test_the_shipped_legal_delta_is_a_named_encoder_tuned_towards_statute_wording(converted_e5: Path) -> None:
+    """``e5-legal`` is e5-small plus the package's delta: its own weight hash, and closer to how laws put an everyday question."""
+    import json
+
+    from indexer.encoders import LEGAL_DELTA
+
+    legal, base = get_encoder("e5-legal"), get_encoder("e5-small-st")
+    meta = json.loads((LEGAL_DELTA / "tune.json").read_text(encoding="utf-8"))
+    assert legal.model_id == f"e5-legal@{meta['delta_sha256'][:12]}" and legal.fingerprint["adapter_sha256"] == meta["delta_sha256"]
+    assert "eval" not in json.dumps(meta["pair_files"]) and meta["delta_sha256"] and meta["steps"] > 100
+    # an everyday complaint and the article that answers it, against an unrelated article of the same law
+    question = ["老板拖欠工资不给怎么办"]
+    passages = [
+        "用人单位应当按照劳动合同约定和国家规定，向劳动者及时足额支付劳动报酬。",
+        "劳动合同期满，有下列情形之一的，劳动合同终止。",
+    ]
+    for enc in (legal, base):
+        np.testing.assert_allclose(np.linalg.norm(enc.encode_passages(passages), axis=1), 1.0, rtol=1e-4)
+    gap = {
+        name: float(np.subtract(*(enc.encode_passages(passages) @ enc.encode_queries(question)[0])))
+        for name, enc in (("legal", legal), ("base", base))
+    }
+    assert gap["legal"] > 0 and gap["legal"] > gap["base"] - 0.02, gap

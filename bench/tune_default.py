@@ -1,0 +1,67 @@
+"""Fine-tune e5-small the way the shipped delta was made (training data only, never ../shared/eval).
+
+    python bench/tune_default.py --work DIR [--steps N] [--threads 2]
+
+Tunes on the encoder's part of ../shared/train/pairs.tsv (bench/pairs_split.py;
+the other fifth is left for the fusion ranker), plus pairs mined from the
+structure of ../shared/corpus-laws and ../shared/corpus, and writes the delta
+to DIR/delta (then ``--model e5-tuned:DIR/delta``).  The shipped delta,
+``indexer/data/encoders/e5-legal/``, is DIR/delta of a run with the defaults
+(296 steps, about 29 minutes on this 2-core machine; its tune.json records
+how it was made).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pairs_split import write_part  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True, type=Path)
+    ap.add_argument("--steps", type=int, default=0)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    pairs = args.work / "pairs_tune.tsv"
+    n = write_part(pairs, ranker=False)
+    print(f"{n} pairs for tuning in {pairs}", file=sys.stderr)
+    cmd = [
+        sys.executable,
+        "-m",
+        "indexer",
+        "tune",
+        "--pairs",
+        str(pairs),
+        "--corpus",
+        str(SHARED / "corpus-laws"),
+        "--corpus",
+        str(SHARED / "corpus"),
+        "--out",
+        str(args.work / "delta"),
+        "--steps",
+        str(args.steps),
+        "--layers",
+        str(args.layers),
+        "--lr",
+        str(args.lr),
+        "--threads",
+        str(args.threads),
+    ]
+    print(" ".join(cmd), file=sys.stderr)
+    raise SystemExit(subprocess.call(cmd, cwd=ROOT))
+
+
+if __name__ == "__main__":
+    main()
