@@ -5,7 +5,7 @@ and the document list all come from the ``indexer`` package's public API.
 
 Configuration (environment variables, so tests and deployments can point elsewhere):
 ``INDEXER_CORPUS`` (default ``corpus/`` next to this file), ``INDEXER_INDEX``
-(default ``embeddings/``) and ``INDEXER_MODEL`` (default: the bundled e5-small).
+(default ``embeddings/``) and ``INDEXER_MODEL`` (default: e5-legal, built from the bundled e5-small).
 """
 
 from __future__ import annotations

