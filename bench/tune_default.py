@@ -33,6 +33,8 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-per-passage", type=int, default=4)
+    ap.add_argument("--mine", default="headings,title,sentence", help="kinds of mined pairs (see python -m indexer tune --help)")
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"
     n = write_part(pairs, ranker=False)
@@ -58,6 +60,10 @@ def main() -> None:
         str(args.lr),
         "--threads",
         str(args.threads),
+        "--max-per-passage",
+        str(args.max_per_passage),
+        "--mine",
+        args.mine,
     ]
     print(" ".join(cmd), file=sys.stderr)
     raise SystemExit(subprocess.call(cmd, cwd=ROOT))

@@ -241,7 +241,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         if not args.quiet and (step == 1 or step % 10 == 0 or step == total):
             print(f"step {step}/{total}  loss {loss:.3f}", file=sys.stderr, flush=True)
 
-    meta = tune(args.pairs or [], args.corpus, args.out, settings, mine=not args.no_mine, progress=progress)
+    mine: bool | list[str] = False if args.no_mine else [k.strip() for k in args.mine.split(",") if k.strip()] if args.mine else True
+    meta = tune(args.pairs or [], args.corpus, args.out, settings, mine=mine, progress=progress)
     if args.json:
         _dump(meta)
     else:
@@ -373,6 +374,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="folder for delta.safetensors and tune.json")
     p.add_argument("--no-mine", action="store_true", help="do not add pairs mined from the documents' own structure")
+    p.add_argument(
+        "--mine",
+        metavar="KINDS",
+        help="which mined pairs to add, comma-separated: headings (law title and headings ↔ article), title (measure title ↔ "
+        "the rest), sentence (one sentence ↔ the rest of its measure); default all",
+    )
     p.add_argument("--steps", type=int, default=0, help="training steps (default 0: one pass over the pairs)")
     p.add_argument("--batch-size", type=int, default=32, help="pairs per step; the others in the batch are the negatives (default 32)")
     p.add_argument("--layers", type=int, default=3, help="how many top transformer layers are trained (default 3)")

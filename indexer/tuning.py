@@ -92,6 +92,10 @@ def pairs_from_file(path: str | os.PathLike[str], chunks: dict[str, Chunk], max_
     return out
 
 
+#: the kinds of pairs :func:`mine_pairs` gives (``TrainingPair.origin`` is ``mined:<kind>``)
+MINED_KINDS = ("headings", "title", "sentence")
+
+
 def mine_pairs(chunks: dict[str, Chunk], rng: random.Random) -> list[TrainingPair]:
     """Pairs the documents give by their structure, without any question.
 
@@ -171,7 +175,7 @@ def tune(
     out: str | os.PathLike[str],
     settings: TuneSettings = TuneSettings(),
     *,
-    mine: bool = True,
+    mine: bool | Sequence[str] = True,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the converted e5-small and write ``delta.safetensors`` + ``tune.json`` into ``out``.
@@ -199,7 +203,12 @@ def tune(
     for f in pair_files:
         pairs.extend(pairs_from_file(f, chunks, settings.max_per_passage, rng))
     if mine:
-        pairs.extend(mine_pairs(chunks, rng))
+        kinds = set(MINED_KINDS if mine is True else mine)
+        if kinds - set(MINED_KINDS):
+            raise BadInputError(
+                f"unknown kinds of mined pairs: {', '.join(sorted(kinds - set(MINED_KINDS)))} (use {', '.join(MINED_KINDS)})"
+            )
+        pairs.extend(p for p in mine_pairs(chunks, rng) if p.origin.split(":", 1)[1] in kinds)
     plan = batches(pairs, settings.batch_size, rng)
     if settings.steps:
         plan = [plan[i % len(plan)] for i in range(settings.steps)] if plan else []
@@ -260,7 +269,7 @@ def tune(
         "converter_version": conversion["converter_version"],
         "delta_sha256": file_sha256(out / DELTA_FILE),
         "settings": asdict(settings),
-        "mined": mine,
+        "mined": sorted(MINED_KINDS if mine is True else mine) if mine else False,
         "pair_files": {Path(f).name: file_sha256(Path(f)) for f in pair_files},
         "corpora": [Path(c).name for c in corpora],
         "pairs": origins,

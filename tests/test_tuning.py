@@ -14,6 +14,7 @@ from indexer.errors import BadInputError, ModelUnavailableError
 from indexer.tuning import (
     DELTA_FILE,
     META_FILE,
+    MINED_KINDS,
     TrainingPair,
     TuneSettings,
     batches,
@@ -65,7 +66,7 @@ def test_mined_pairs_come_from_the_documents_structure(corpus: Path) -> None:
     chunks = corpus_chunks([corpus])
     pairs = mine_pairs(chunks, random.Random(0))
     origins = {p.origin for p in pairs}
-    assert origins == {"mined:headings", "mined:title", "mined:sentence"}
+    assert origins == {f"mined:{k}" for k in MINED_KINDS}
     five = chunks[f"{PLAN}#5"]
     heading = next(p for p in pairs if p.key == five.key and p.origin == "mined:headings")
     assert five.doc_title in heading.query and five.section in heading.query and heading.passage == five.body
@@ -75,6 +76,12 @@ def test_mined_pairs_come_from_the_documents_structure(corpus: Path) -> None:
         if p.origin == "mined:sentence":
             # the query sentence is left out of the passage it must find
             assert p.query not in p.passage
+
+
+def test_an_unknown_kind_of_mined_pairs_is_refused_before_any_training(corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="unknown kinds of mined pairs: chapters"):
+        tune([], [corpus], tmp_path / "out", mine=["sentence", "chapters"])
+    assert not (tmp_path / "out").exists()
 
 
 @settings(max_examples=60, deadline=None)
