@@ -29,12 +29,12 @@ SHARED = ROOT.parent / "shared"
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True, type=Path)
-    ap.add_argument("--steps", type=int, default=0)
+    ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-per-passage", type=int, default=4)
-    ap.add_argument("--mine", default="headings,title,sentence", help="kinds of mined pairs (see python -m indexer tune --help)")
+    ap.add_argument("--max-per-passage", type=int, default=8)
+    ap.add_argument("--mine", default="title,sentence", help="kinds of mined pairs (see python -m indexer tune --help)")
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"
     n = write_part(pairs, ranker=False)
