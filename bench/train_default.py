@@ -19,7 +19,6 @@ fitted on everything and written to --out.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -38,7 +37,8 @@ from indexer.training import embed_all, fit_calibrator, fit_ranker, outcome_rows
 
 QUERIES = ROOT / "bench" / "queries"
 sys.path.insert(0, str(ROOT / "bench"))
-from pairs_split import BOILERPLATE, PAIRS, for_ranker  # noqa: E402
+from pairs_split import for_ranker  # noqa: E402
+from pairs_split import rows as pair_rows  # noqa: E402
 
 STRUCTURE = ("section_bm25", "section_centroid", "doc_centroid", "doc_vote_dense", "doc_vote_bm25", "neighbour_bm25", "neighbour_measure")
 BASE = tuple(f for f in FEATURES if f not in STRUCTURE)
@@ -46,19 +46,14 @@ BASE = tuple(f for f in FEATURES if f not in STRUCTURE)
 
 def pairs_sample(n_cail: int, ranker_part_only: bool = False) -> list[Question]:
     """The pairs the ranker trains on; ``ranker_part_only`` keeps those the encoder was not tuned on (bench/pairs_split.py)."""
-    with PAIRS.open(encoding="utf-8", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh, delimiter="\t") if not ranker_part_only or for_ranker(r["query"])]
+    rows = [r for r in pair_rows() if not ranker_part_only or for_ranker(r["query"])]
     cail = [i for i, r in enumerate(rows) if r["source"] == "cail2018_sihuajian"]
     keep = set(np.random.default_rng(0).choice(cail, min(n_cail, len(cail)), replace=False).tolist())
-    out = []
-    for i, r in enumerate(rows):
-        if r["source"] == "cail2018_sihuajian" and i not in keep:
-            continue
-        rel = frozenset(x.strip() for x in r["relevant"].split(",") if x.strip())
-        rel = rel - BOILERPLATE or frozenset()
-        if rel:
-            out.append(Question(r["query"].strip(), rel))
-    return out
+    return [
+        Question(r["query"], frozenset(r["relevant"].split(",")))
+        for i, r in enumerate(rows)
+        if r["source"] != "cail2018_sihuajian" or i in keep
+    ]
 
 
 def _load_vectors(path: str | None, searcher: Searcher) -> set[str]:
