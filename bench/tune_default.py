@@ -7,7 +7,7 @@ the other fifth is left for the fusion ranker), plus pairs mined from the
 structure of ../shared/corpus-laws and ../shared/corpus, and writes the delta
 to DIR/delta (then ``--model e5-tuned:DIR/delta``).  The shipped delta,
 ``indexer/data/encoders/e5-legal/``, is DIR/delta of a run with the defaults
-(296 steps, about 29 minutes on this 2-core machine; its tune.json records
+(300 steps, about 25 minutes on this 2-core machine; its tune.json records
 how it was made).
 """
 

@@ -307,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build or update the index of a corpus folder")
     p.add_argument("--corpus", default="corpus", metavar="DIR", help="folder of documents (default: corpus)")
-    index_args(p, f"encoder: {DEFAULT_MODEL} (bundled, default) or st:NAME (a local sentence-transformers model)")
+    index_args(p, f"encoder: {DEFAULT_MODEL} (the default), e5-small (4-bit, no torch) or st:NAME (a local sentence-transformers model)")
     p.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from .store import LOCK_TIMEOUT

