@@ -34,6 +34,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-per-passage", type=int, default=8)
+    ap.add_argument("--hard-negatives", action="store_true", help="a neighbouring article as each pair's hard negative")
     ap.add_argument("--mine", default="title,sentence", help="kinds of mined pairs (see python -m indexer tune --help)")
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"
@@ -64,6 +65,7 @@ def main() -> None:
         str(args.max_per_passage),
         "--mine",
         args.mine,
+        *(["--hard-negatives"] if args.hard_negatives else []),
     ]
     print(" ".join(cmd), file=sys.stderr)
     raise SystemExit(subprocess.call(cmd, cwd=ROOT))

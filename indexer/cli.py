@@ -231,6 +231,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         max_passage_tokens=args.max_passage_tokens,
         seed=args.seed,
         threads=args.threads,
+        hard_negatives=args.hard_negatives,
     )
     if settings.batch_size < 2 or not 1 <= settings.layers <= 12 or settings.steps < 0 or settings.threads < 1:
         raise BadInputError("tune needs --batch-size ≥ 2, --layers between 1 and 12, --steps ≥ 0 and --threads ≥ 1")
@@ -387,6 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-per-passage", type=int, default=4, help="at most this many questions per cited measure (default 4)")
     p.add_argument("--max-query-tokens", type=int, default=64, help="questions are cut to this many tokens (default 64)")
     p.add_argument("--max-passage-tokens", type=int, default=128, help="passages are cut to this many tokens (default 128)")
+    p.add_argument(
+        "--hard-negatives",
+        action="store_true",
+        help="also show each pair a neighbouring measure of the same document as a negative (right law, wrong article)",
+    )
     p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; same seed and threads → same result)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -16,7 +16,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ class TrainingPair:
     passage: str
     key: str
     origin: str
+    negative: str = ""  #: a hard negative passage (see :func:`add_hard_negatives`), or empty
+    negative_key: str = ""
 
 
 def corpus_chunks(folders: Sequence[str | os.PathLike[str]]) -> dict[str, Chunk]:
@@ -125,14 +127,47 @@ def mine_pairs(chunks: dict[str, Chunk], rng: random.Random) -> list[TrainingPai
     return out
 
 
+def add_hard_negatives(pairs: Sequence[TrainingPair], chunks: dict[str, Chunk], rng: random.Random, reach: int = 3) -> list[TrainingPair]:
+    """Give each pair a hard negative: a measure of the same document at most ``reach`` places away.
+
+    In-batch negatives are mostly other laws; the errors that remain are the
+    right law with the wrong article, so the model is shown the neighbouring
+    articles as what *not* to match.  A neighbour that is relevant to the
+    same query (multi-label questions) is never used; a pair whose document
+    has no usable neighbour keeps none and is left out.
+    """
+    order: dict[str, list[str]] = {}
+    for key, c in chunks.items():
+        order.setdefault(c.doc_id, []).append(key)
+    place = {key: (doc, i) for doc, keys in order.items() for i, key in enumerate(keys)}
+    relevant: dict[str, set[str]] = {}
+    for p in pairs:
+        relevant.setdefault(p.query, set()).add(p.key.split("/")[0])
+    out: list[TrainingPair] = []
+    for p in pairs:
+        base = p.key.split("/")[0]
+        if base not in place:
+            continue
+        doc, i = place[base]
+        keys = order[doc]
+        near = [keys[j] for j in range(max(0, i - reach), min(len(keys), i + reach + 1)) if j != i and keys[j] not in relevant[p.query]]
+        near = [k for k in near if chunks[k].body]
+        if near:
+            k = rng.choice(near)
+            out.append(replace(p, negative=chunks[k].body, negative_key=k))
+    return out
+
+
 def batches(pairs: Sequence[TrainingPair], size: int, rng: random.Random) -> list[list[TrainingPair]]:
-    """Shuffled batches in which no passage, and no query, occurs twice (they would be false negatives)."""
+    """Shuffled batches in which no passage (positive or hard negative), and no query, occurs twice (they would be false negatives)."""
     pool = list(pairs)
     rng.shuffle(pool)
     out: list[list[TrainingPair]] = []
     open_batches: list[tuple[list[TrainingPair], set[str]]] = []
     for p in pool:
         keys = {"p:" + p.key.split("/")[0], "q:" + p.query}
+        if p.negative_key:
+            keys.add("p:" + p.negative_key)
         for batch, seen in open_batches:
             if len(batch) < size and not keys & seen:
                 batch.append(p)
@@ -167,6 +202,7 @@ class TuneSettings:
     max_per_passage: int = 4
     seed: int = 13
     threads: int = 1
+    hard_negatives: bool = False  #: add a neighbouring measure of the same document as each pair's hard negative
 
 
 def tune(
@@ -209,6 +245,8 @@ def tune(
                 f"unknown kinds of mined pairs: {', '.join(sorted(kinds - set(MINED_KINDS)))} (use {', '.join(MINED_KINDS)})"
             )
         pairs.extend(p for p in mine_pairs(chunks, rng) if p.origin.split(":", 1)[1] in kinds)
+    if settings.hard_negatives:
+        pairs = add_hard_negatives(pairs, chunks, rng)
     plan = batches(pairs, settings.batch_size, rng)
     if settings.steps:
         plan = [plan[i % len(plan)] for i in range(settings.steps)] if plan else []
@@ -242,7 +280,10 @@ def tune(
             qf = model.preprocess([QUERY_PROMPT + p.query for p in batch])
             model.max_seq_length = settings.max_passage_tokens
             pf = model.preprocess([PASSAGE_PROMPT + p.passage for p in batch])
-            loss = loss_fn([qf, pf], torch.zeros(len(batch)))
+            features = [qf, pf]
+            if settings.hard_negatives:
+                features.append(model.preprocess([PASSAGE_PROMPT + p.negative for p in batch]))
+            loss = loss_fn(features, torch.zeros(len(batch)))
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from indexer.tuning import (
     MINED_KINDS,
     TrainingPair,
     TuneSettings,
+    add_hard_negatives,
     batches,
     corpus_chunks,
     mine_pairs,
@@ -98,6 +100,28 @@ def test_a_batch_never_holds_a_passage_or_a_query_twice(rows: list[tuple[int, in
     assert len(seen_pairs) == len(set(map(id, seen_pairs))) and all(p in pairs for p in seen_pairs)
 
 
+def test_hard_negatives_are_nearby_measures_of_the_same_document_never_a_relevant_one(corpus: Path) -> None:
+    chunks = corpus_chunks([corpus])
+    keys = [k for k in chunks if chunks[k].body]
+    order = {k: i for i, k in enumerate(chunks)}
+    # the question is relevant to #5 and #6, so #6 may never be its negative
+    pairs = [TrainingPair("个人破产", chunks[k].body, k, "t") for k in (f"{PLAN}#5", f"{PLAN}#6")]
+    pairs.append(TrainingPair("法官惩戒", chunks[keys[0]].body, keys[0] + "/rest", "mined:title"))
+    for seed in range(20):
+        out = add_hard_negatives(pairs, chunks, random.Random(seed))
+        assert [p.key for p in out] == [p.key for p in pairs]
+        for p in out:
+            base = p.key.split("/")[0]
+            assert p.negative_key != base and chunks[p.negative_key].doc_id == chunks[base].doc_id
+            assert 1 <= abs(order[p.negative_key] - order[base]) <= 3 and p.negative == chunks[p.negative_key].body
+        assert {p.negative_key for p in out[:2]}.isdisjoint({f"{PLAN}#5", f"{PLAN}#6"})
+    # a batch never shows a pair's negative as another pair's positive
+    hard = add_hard_negatives(pairs, chunks, random.Random(0))
+    for b in batches(hard * 3, 2, random.Random(1)):
+        positives = {p.key.split("/")[0] for p in b}
+        assert not positives & {p.negative_key for p in b}
+
+
 # --- the tune command in miniature (real converted model, a few steps on a few pairs) ---
 
 
@@ -111,6 +135,7 @@ def mini_tuned(converted_e5: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     mini = TuneSettings(steps=2, batch_size=4, layers=1, max_query_tokens=32, max_passage_tokens=48, seed=5)
     tune([pairs], [corpus], root / "a", mini)
     tune([pairs], [corpus], root / "b", mini)
+    tune([pairs], [corpus], root / "hard", replace(mini, hard_negatives=True))
     return root, corpus, pairs
 
 
@@ -125,6 +150,10 @@ def test_tune_writes_a_small_fp16_delta_of_the_top_layers_only(mini_tuned: tuple
     assert meta["steps"] == 2 and meta["settings"]["seed"] == 5 and meta["pairs"]["pairs.tsv"] == 3
     # one headings pair per measure of the plan
     assert meta["pairs"]["mined:headings"] == len(corpus_chunks([mini_tuned[1]])) and len(meta["base_source_sha256"]) == 64
+    # with hard negatives the loss sees a third column, and the delta differs
+    hard = json.loads((root / "hard" / META_FILE).read_text(encoding="utf-8"))
+    assert hard["settings"]["hard_negatives"] is True and not meta["settings"]["hard_negatives"]
+    assert hard["delta_sha256"] != meta["delta_sha256"]
 
 
 def test_tune_is_reproducible(mini_tuned: tuple[Path, Path, Path]) -> None:
