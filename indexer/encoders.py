@@ -12,7 +12,11 @@ prompts), which is why the interface has two methods.
 * ``e5-tuned:<dir>``: that model with the layers fine-tuned by
   ``python -m indexer tune`` (:mod:`indexer.tuning`); ``e5-legal`` (the
   default) is the delta shipped in the package (``bench/tune_default.py`` made
-  it from training data only).
+  it from training data only).  Both run on ONNX Runtime
+  (:mod:`indexer.onnxe5`, exported once from torch): the same vectors at a
+  third of torch's query latency.  ``e5-legal-torch`` / ``e5-tuned-torch:<dir>``
+  run them on torch (same model ids, so the same indexes), as does
+  ``e5-small-onnx`` the untuned converted model on ONNX Runtime.
 * ``st:<name-or-path>``: a sentence-transformers model from a local folder or
   the Hugging Face cache, loaded with ``HF_HUB_OFFLINE=1`` so no code path can
   fetch weights.
@@ -262,6 +266,15 @@ CONVERTED_E5 = {
 LEGAL_DELTA = Path(__file__).with_name("data") / "encoders" / "e5-legal"
 
 
+def _delta(spec: str) -> Path | str | None:
+    """The tuning delta a converted e5 spec names (``e5-legal`` → the shipped one, ``e5-tuned:DIR`` → DIR)."""
+    if spec.startswith("e5-legal"):
+        return LEGAL_DELTA
+    if spec.startswith("e5-tuned") and ":" in spec:
+        return spec.split(":", 1)[1]
+    return None
+
+
 class HashEncoder:
     """Deterministic character n-gram hashing into a fixed dimension (tests only).
 
@@ -308,10 +321,16 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
             enc: Encoder = E5SmallEncoder()
         elif spec in CONVERTED_E5:
             enc = ConvertedE5Encoder(spec, **CONVERTED_E5[spec])
-        elif spec == "e5-legal":
-            enc = ConvertedE5Encoder(spec, delta=LEGAL_DELTA)
-        elif spec.startswith("e5-tuned:") and len(spec) > 9:
-            enc = ConvertedE5Encoder(spec, delta=spec[9:])
+        elif spec in ("e5-legal", "e5-small-onnx") or (spec.startswith("e5-tuned:") and len(spec) > 9):
+            from .onnxe5 import OnnxE5Encoder
+
+            # ONNX Runtime: the torch model's vectors at a third of its query latency, and no torch import
+            base = "e5-small-st" if spec == "e5-small-onnx" else spec
+            enc = OnnxE5Encoder(base, delta=_delta(spec))
+        elif spec == "e5-legal-torch" or (spec.startswith("e5-tuned-torch:") and len(spec) > 15):
+            # the same models (and model ids, so the same indexes) run by torch: to compare engines, and as a fallback
+            base = spec.replace("-torch", "", 1)
+            enc = ConvertedE5Encoder(base, delta=_delta(base))
         elif spec.startswith("st:") and len(spec) > 3:
             enc = SentenceTransformerEncoder(spec[3:])
         elif spec == "hash" or spec.startswith("hash-"):
@@ -319,7 +338,8 @@ def get_encoder(spec: str = DEFAULT_MODEL) -> Encoder:
         else:
             raise BadInputError(
                 f"unknown model '{spec}': use e5-legal (the default: e5-small tuned on legal questions), e5-small (bundled, 4-bit), e5-small-st or e5-small-st-int8 (the same model "
-                "run by sentence-transformers), e5-tuned:DIR (a folder written by 'python -m indexer tune') "
+                "run by sentence-transformers), e5-tuned:DIR (a folder written by 'python -m indexer tune'), e5-legal-torch or "
+                "e5-tuned-torch:DIR (the same, run by torch) "
                 "or st:NAME for a local sentence-transformers model"
             )
         _CACHE[spec] = enc
