@@ -242,6 +242,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         if not args.quiet and (step == 1 or step % 10 == 0 or step == total):
             print(f"step {step}/{total}  loss {loss:.3f}", file=sys.stderr, flush=True)
 
+    if args.no_mine and args.mine:
+        raise BadInputError("tune got both --no-mine and --mine: give one (--mine KINDS picks which mined pairs to add)")
     mine: bool | list[str] = False if args.no_mine else [k.strip() for k in args.mine.split(",") if k.strip()] if args.mine else True
     meta = tune(args.pairs or [], args.corpus, args.out, settings, mine=mine, progress=progress)
     if args.json:

@@ -200,6 +200,8 @@ def test_the_tune_command_refuses_evaluation_data_and_runs_in_miniature(
     held_out = shutil.copy(pairs, tmp_path / "eval" / "statute_dev.tsv")
     assert main(["tune", "--pairs", str(held_out), "--corpus", str(corpus), "--out", str(tmp_path / "x")]) == 2
     assert "evaluation data" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    both = ["tune", "--pairs", str(pairs), "--corpus", str(corpus), "--out", str(tmp_path / "y"), "--no-mine", "--mine", "title"]
+    assert main(both) == 2 and "both --no-mine and --mine" in capsys.readouterr().err and not (tmp_path / "y").exists()
     argv = ["tune", "--pairs", str(pairs), "--corpus", str(corpus), "--out", str(tmp_path / "t"), "--steps", "1", "--batch-size", "3"]
     assert main([*argv, "--layers", "1", "--quiet", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
