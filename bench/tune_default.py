@@ -4,11 +4,12 @@
 
 Tunes on the encoder's part of ../shared/train/pairs.tsv (bench/pairs_split.py;
 the other fifth is left for the fusion ranker), plus pairs mined from the
-structure of ../shared/corpus-laws and ../shared/corpus, and writes the delta
+structure of ../shared/corpus-laws and ../shared/corpus, each pair with a
+neighbouring article of the same law as a hard negative, and writes the delta
 to DIR/delta (then ``--model e5-tuned:DIR/delta``).  The shipped delta,
 ``indexer/data/encoders/e5-legal/``, is DIR/delta of a run with the defaults
-(300 steps, about 25 minutes on this 2-core machine; its tune.json records
-how it was made).
+(300 steps, about 35 minutes on this 2-core machine when it is otherwise idle;
+its tune.json records how it was made).
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-per-passage", type=int, default=8)
-    ap.add_argument("--hard-negatives", action="store_true", help="a neighbouring article as each pair's hard negative")
+    ap.add_argument(
+        "--no-hard-negatives",
+        dest="hard_negatives",
+        action="store_false",
+        help="in-batch negatives only (the shipped delta also shows each pair a neighbouring article as a hard negative)",
+    )
     ap.add_argument("--mine", default="title,sentence", help="kinds of mined pairs (see python -m indexer tune --help)")
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"

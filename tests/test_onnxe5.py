@@ -40,8 +40,9 @@ def test_the_word_embeddings_are_read_through_a_memory_map(tmp_path: Path) -> No
 
 
 def test_the_default_encoder_runs_on_onnx_runtime_with_the_torch_models_vectors(converted_e5: Path) -> None:
-    onnx, torch_ = get_encoder("e5-legal"), get_encoder("e5-legal-torch")
-    assert isinstance(onnx, OnnxE5Encoder)
+    assert isinstance(get_encoder("e5-legal"), OnnxE5Encoder)
+    # made here, not taken from get_encoder's per-process cache: its export lives in this session's model cache
+    onnx, torch_ = OnnxE5Encoder("e5-legal", delta=LEGAL_DELTA), get_encoder("e5-legal-torch")
     # the same model: an index built by one engine is valid for the other
     assert onnx.model_id == torch_.model_id and onnx.fingerprint == torch_.fingerprint and onnx.dim == torch_.dim == 384
     long = "。".join(SENTENCES * 30)  # far beyond 512 tokens: averaged over 510-token windows by both engines
@@ -59,7 +60,7 @@ def test_the_default_encoder_runs_on_onnx_runtime_with_the_torch_models_vectors(
 
 
 def test_an_export_is_reused_and_a_damaged_one_is_refused_with_a_way_out(converted_e5: Path, tmp_path: Path) -> None:
-    get_encoder("e5-legal")
+    OnnxE5Encoder("e5-legal", delta=LEGAL_DELTA)  # exported into this session's model cache if it is not there yet
     sha = json.loads((LEGAL_DELTA / "tune.json").read_text(encoding="utf-8"))["delta_sha256"]
     folder = export_dir(converted_e5, sha)
     stamp = (folder / ONNX_FILE).stat().st_mtime_ns
