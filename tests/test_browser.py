@@ -140,7 +140,15 @@ def ask(page: object, question: str) -> None:
     box.press("Enter")
 
 
+def settle(page: object) -> None:
+    """Wait until the page's script run is over: a click during a run can be undone by the run that follows."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
+    )
+
+
 def tab(page: object, name: str) -> None:
+    settle(page)
     page.get_by_role("tab", name=re.compile(name)).click()  # type: ignore[attr-defined]
 
 
@@ -319,9 +327,9 @@ def test_the_page_serves_others_while_a_large_upload_is_indexed(built: Path, bro
         clerk, _ = open_page(browser, url, 1280)
         judge, _ = open_page(browser, url, 400)
         tab(clerk, "文档库")
-        clerk.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": "大文件.txt", "mimeType": "text/plain", "buffer": big}]
-        )
+        uploader = clerk.locator('[data-testid="stFileUploader"] input[type="file"]')
+        expect(clerk.locator('[data-testid="stFileUploader"]')).to_be_visible(timeout=WAIT_MS)
+        uploader.set_input_files(files=[{"name": "大文件.txt", "mimeType": "text/plain", "buffer": big}])
         add = clerk.get_by_role("button", name="加入文库并更新索引")
         expect(add).to_be_enabled(timeout=WAIT_MS)
         add.click()
