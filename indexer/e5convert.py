@@ -434,6 +434,28 @@ DELTA_FILE = "delta.safetensors"
 META_FILE = "tune.json"
 
 
+def delta_file(folder: str | os.PathLike[str]) -> Path:
+    """The delta file of a folder written by ``python -m indexer tune``; a clear error when it holds none."""
+    folder = Path(folder)
+    if not (folder / DELTA_FILE).is_file() or not (folder / META_FILE).is_file():
+        raise ModelUnavailableError(
+            f"{folder} holds no tuned model ({DELTA_FILE} and {META_FILE}); write one with: python -m indexer tune --pairs FILE --out {folder}"
+        )
+    return folder / DELTA_FILE
+
+
+def model_identity(converted: Path, spec: str, delta_sha256: str | None) -> tuple[dict[str, str], str]:
+    """(fingerprint, model id) of the converted model plus an optional delta, the same whichever engine runs it.
+
+    The model id carries the delta's hash, so an index never reuses the vectors of another delta.
+    """
+    conversion = json.loads((converted / "conversion.json").read_text())
+    fingerprint = {"source_sha256": conversion["source_sha256"], "converter": str(conversion["converter_version"])}
+    if delta_sha256 is None:
+        return fingerprint, spec
+    return {**fingerprint, "adapter_sha256": delta_sha256}, f"{spec}@{delta_sha256[:12]}"
+
+
 def apply_delta(model: Any, folder: str | os.PathLike[str], base_sha256: str | None = None) -> Path:
     """Add the delta in ``folder`` to a loaded converted e5-small (a SentenceTransformer); return the delta file.
 
@@ -444,11 +466,7 @@ def apply_delta(model: Any, folder: str | os.PathLike[str], base_sha256: str | N
     from safetensors.torch import load_file
 
     folder = Path(folder)
-    delta_path, meta_path = folder / DELTA_FILE, folder / META_FILE
-    if not delta_path.is_file() or not meta_path.is_file():
-        raise ModelUnavailableError(
-            f"{folder} holds no tuned model ({DELTA_FILE} and {META_FILE}); write one with: python -m indexer tune --pairs FILE --out {folder}"
-        )
+    delta_path, meta_path = delta_file(folder), folder / META_FILE
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         delta = load_file(str(delta_path))

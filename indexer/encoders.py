@@ -185,7 +185,7 @@ class ConvertedE5Encoder(SentenceTransformerEncoder):
     """
 
     def __init__(self, spec: str = "e5-small-st", *, int8: bool = False, delta: str | os.PathLike[str] | None = None) -> None:
-        from .e5convert import converted_model_dir
+        from .e5convert import converted_model_dir, model_identity
         from .store import file_sha256
 
         folder = converted_model_dir()
@@ -195,17 +195,13 @@ class ConvertedE5Encoder(SentenceTransformerEncoder):
         super().__init__(str(folder))
         self.query_prompt, self.passage_prompt = "query: ", "passage: "
         conversion = json.loads((folder / "conversion.json").read_text())
-        self.fingerprint: dict[str, str] = {"source_sha256": conversion["source_sha256"], "converter": str(conversion["converter_version"])}
-        self.spec = spec
-        self.model_id = spec
+        sha = None
         if delta is not None:
             from .e5convert import apply_delta
 
-            delta_file = apply_delta(self._model, delta, conversion["source_sha256"])
-            sha = file_sha256(delta_file)
-            self.fingerprint["adapter_sha256"] = sha
-            # a different adapter must never reuse another adapter's vectors
-            self.model_id = f"{spec}@{sha[:12]}"
+            sha = file_sha256(apply_delta(self._model, delta, conversion["source_sha256"]))
+        self.spec = spec
+        self.fingerprint, self.model_id = model_identity(folder, spec, sha)
         if int8:
             import torch
 

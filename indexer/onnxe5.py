@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,8 +92,6 @@ def export_onnx(spec: str, delta: str | os.PathLike[str] | None, target: Path) -
             f"cannot write the ONNX model under {target.parent} ({exc}); set INDEXER_MODEL_CACHE to a writable folder"
         ) from None
     try:
-        import warnings
-
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the exporter's notes on opset details, not problems of ours
             torch.onnx.export(
@@ -134,24 +133,13 @@ class OnnxE5Encoder:
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise ModelUnavailableError(f"{spec} needs onnxruntime and tokenizers ({exc}); pip install -r requirements.txt") from None
-        from .e5convert import DELTA_FILE, converted_model_dir
+        from .e5convert import converted_model_dir, delta_file, model_identity
         from .store import file_sha256
 
         folder = converted_model_dir()
-        conversion = json.loads((folder / "conversion.json").read_text())
-        self.fingerprint: dict[str, str] = {"source_sha256": conversion["source_sha256"], "converter": str(conversion["converter_version"])}
+        sha = file_sha256(delta_file(delta)) if delta is not None else None
         self.spec = spec
-        self.model_id = spec
-        sha = None
-        if delta is not None:
-            delta_file = Path(delta) / DELTA_FILE
-            if not delta_file.is_file():
-                from .e5convert import apply_delta
-
-                apply_delta(None, delta)  # raises the explanatory "no tuned model" error
-            sha = file_sha256(delta_file)
-            self.fingerprint["adapter_sha256"] = sha
-            self.model_id = f"{spec}@{sha[:12]}"  # a different adapter must never reuse another adapter's vectors
+        self.fingerprint, self.model_id = model_identity(folder, spec, sha)
         target = export_onnx(spec, delta, export_dir(folder, sha))
         self._embed = safetensors_memmap(folder / "model.safetensors", WORD_EMBEDDINGS)
         self.dim = int(self._embed.shape[1])
