@@ -219,7 +219,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from .tuning import TuneSettings, tune
+    from .tuning import DEFAULT_MINED, TuneSettings, tune
 
     settings = TuneSettings(
         steps=args.steps,
@@ -244,7 +244,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     if args.no_mine and args.mine:
         raise BadInputError("tune got both --no-mine and --mine: give one (--mine KINDS picks which mined pairs to add)")
-    mine: bool | list[str] = False if args.no_mine else [k.strip() for k in args.mine.split(",") if k.strip()] if args.mine else True
+    mine: bool | list[str] = (
+        False if args.no_mine else [k.strip() for k in args.mine.split(",") if k.strip()] if args.mine else list(DEFAULT_MINED)
+    )
     meta = tune(args.pairs or [], args.corpus, args.out, settings, mine=mine, progress=progress)
     if args.json:
         _dump(meta)
@@ -376,27 +378,55 @@ def build_parser() -> argparse.ArgumentParser:
         "--corpus", action="append", required=True, metavar="DIR", help="documents the pairs cite, also mined for pairs (repeatable)"
     )
     p.add_argument("--out", required=True, metavar="DIR", help="folder for delta.safetensors and tune.json")
+    # the defaults are TuneSettings' and DEFAULT_MINED (the shipped delta's recipe), stated once in tuning.py
+    from .tuning import DEFAULT_MINED, TuneSettings
+
     p.add_argument("--no-mine", action="store_true", help="do not add pairs mined from the documents' own structure")
     p.add_argument(
         "--mine",
         metavar="KINDS",
         help="which mined pairs to add, comma-separated: headings (law title and headings ↔ article), title (measure title ↔ "
-        "the rest), sentence (one sentence ↔ the rest of its measure); default all",
+        f"the rest), sentence (one sentence ↔ the rest of its measure); default {','.join(DEFAULT_MINED)}",
     )
-    p.add_argument("--steps", type=int, default=0, help="training steps (default 0: one pass over the pairs)")
-    p.add_argument("--batch-size", type=int, default=32, help="pairs per step; the others in the batch are the negatives (default 32)")
-    p.add_argument("--layers", type=int, default=3, help="how many top transformer layers are trained (default 3)")
-    p.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (default 5e-5)")
-    p.add_argument("--max-per-passage", type=int, default=4, help="at most this many questions per cited measure (default 4)")
-    p.add_argument("--max-query-tokens", type=int, default=64, help="questions are cut to this many tokens (default 64)")
-    p.add_argument("--max-passage-tokens", type=int, default=128, help="passages are cut to this many tokens (default 128)")
+    d = TuneSettings()
+    p.add_argument("--steps", type=int, default=d.steps, help="training steps (default 0: one pass over the pairs)")
     p.add_argument(
-        "--hard-negatives",
-        action="store_true",
-        help="also show each pair a neighbouring measure of the same document as a negative (right law, wrong article)",
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help=f"pairs per step; the others in the batch are the negatives (default {d.batch_size})",
     )
-    p.add_argument("--seed", type=int, default=13, help="random seed (default 13)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1; same seed and threads → same result)")
+    p.add_argument("--layers", type=int, default=d.layers, help=f"how many top transformer layers are trained (default {d.layers})")
+    p.add_argument("--lr", type=float, default=d.learning_rate, help=f"peak learning rate (default {d.learning_rate:g})")
+    p.add_argument(
+        "--max-per-passage",
+        type=int,
+        default=d.max_per_passage,
+        help=f"at most this many questions per cited measure (default {d.max_per_passage})",
+    )
+    p.add_argument(
+        "--max-query-tokens",
+        type=int,
+        default=d.max_query_tokens,
+        help=f"questions are cut to this many tokens (default {d.max_query_tokens})",
+    )
+    p.add_argument(
+        "--max-passage-tokens",
+        type=int,
+        default=d.max_passage_tokens,
+        help=f"passages are cut to this many tokens (default {d.max_passage_tokens})",
+    )
+    negatives = p.add_mutually_exclusive_group()
+    negatives.add_argument(
+        "--hard-negatives",
+        dest="hard_negatives",
+        action="store_true",
+        help="show each pair a neighbouring measure of the same document as a negative (right law, wrong article; the default)",
+    )
+    negatives.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", help="in-batch negatives only")
+    p.set_defaults(hard_negatives=d.hard_negatives)
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
+    p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads (default {d.threads}; same seed and threads → same result)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--json", action="store_true", help="print tune.json's contents as JSON")
     p.set_defaults(func=cmd_tune)

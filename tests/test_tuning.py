@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.errors import BadInputError, ModelUnavailableError
+from indexer.segmentation import DATA_DIR
 from indexer.tuning import (
+    DEFAULT_MINED,
     DELTA_FILE,
     META_FILE,
     MINED_KINDS,
@@ -132,10 +134,10 @@ def mini_tuned(converted_e5: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     corpus.mkdir()
     shutil.copy(REFORM_PLAN, corpus / REFORM_PLAN.name)
     pairs = _write_pairs(root / "pairs.tsv", [("个人破产", f"{PLAN}#5"), ("网上打官司", f"{PLAN}#9"), ("法官惩戒", f"{PLAN}#14")])
-    mini = TuneSettings(steps=2, batch_size=4, layers=1, max_query_tokens=32, max_passage_tokens=48, seed=5)
-    tune([pairs], [corpus], root / "a", mini)
-    tune([pairs], [corpus], root / "b", mini)
-    tune([pairs], [corpus], root / "hard", replace(mini, hard_negatives=True))
+    mini = TuneSettings(steps=2, batch_size=4, layers=1, max_query_tokens=32, max_passage_tokens=48, seed=5, hard_negatives=False)
+    tune([pairs], [corpus], root / "a", mini, mine=True)
+    tune([pairs], [corpus], root / "b", mini, mine=True)
+    tune([pairs], [corpus], root / "hard", replace(mini, hard_negatives=True), mine=True)
     return root, corpus, pairs
 
 
@@ -206,3 +208,24 @@ def test_the_tune_command_refuses_evaluation_data_and_runs_in_miniature(
     assert main([*argv, "--layers", "1", "--quiet", "--json"]) == 0
     meta = json.loads(capsys.readouterr().out)
     assert meta["steps"] == 1 and (tmp_path / "t" / DELTA_FILE).is_file()
+    # unless told otherwise, the shipped delta's recipe: hard negatives, sentence and title pairs mined
+    assert meta["settings"]["hard_negatives"] is True and meta["mined"] == ["sentence", "title"]
+
+
+def test_the_tune_command_defaults_to_the_shipped_recipe() -> None:
+    from indexer.cli import build_parser
+
+    base = ["tune", "--corpus", "c", "--out", "o"]
+    args = build_parser().parse_args(base)
+    shipped = json.loads((DATA_DIR / "encoders" / "e5-legal" / META_FILE).read_text(encoding="utf-8"))
+    chosen = {
+        "layers": args.layers,
+        "learning_rate": args.lr,
+        "max_per_passage": args.max_per_passage,
+        "hard_negatives": args.hard_negatives,
+    }
+    assert chosen == {k: shipped["settings"][k] for k in chosen} == {k: getattr(TuneSettings(), k) for k in chosen}
+    assert args.mine is None and set(DEFAULT_MINED) == set(shipped["mined"])
+    assert build_parser().parse_args([*base, "--no-hard-negatives"]).hard_negatives is False
+    with pytest.raises(BadInputError, match="not allowed with"):
+        build_parser().parse_args([*base, "--hard-negatives", "--no-hard-negatives"])
