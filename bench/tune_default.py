@@ -24,24 +24,29 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pairs_split import write_part  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from indexer.tuning import DEFAULT_MINED, TuneSettings  # noqa: E402
+
 SHARED = ROOT.parent / "shared"
+#: the recipe (tune's defaults); this script adds the data, the steps and the threads
+DEFAULTS = TuneSettings()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True, type=Path)
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--layers", type=int, default=DEFAULTS.layers)
+    ap.add_argument("--lr", type=float, default=DEFAULTS.learning_rate)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--max-per-passage", type=int, default=8)
+    ap.add_argument("--max-per-passage", type=int, default=DEFAULTS.max_per_passage)
     ap.add_argument(
         "--no-hard-negatives",
         dest="hard_negatives",
         action="store_false",
         help="in-batch negatives only (the shipped delta also shows each pair a neighbouring article as a hard negative)",
     )
-    ap.add_argument("--mine", default="title,sentence", help="kinds of mined pairs (see python -m indexer tune --help)")
+    ap.add_argument("--mine", default=",".join(DEFAULT_MINED), help="kinds of mined pairs (see python -m indexer tune --help)")
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"
     n = write_part(pairs, ranker=False)
@@ -71,7 +76,7 @@ def main() -> None:
         str(args.max_per_passage),
         "--mine",
         args.mine,
-        *(["--hard-negatives"] if args.hard_negatives else []),
+        "--hard-negatives" if args.hard_negatives else "--no-hard-negatives",
     ]
     print(" ".join(cmd), file=sys.stderr)
     raise SystemExit(subprocess.call(cmd, cwd=ROOT))
