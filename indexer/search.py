@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .associations import check_fitted_with, package_associations
 from .bm25 import BM25Index
 from .dense import HalfScan, serve_single_threaded
 from .encoders import Encoder, get_encoder
@@ -151,6 +152,7 @@ class Searcher:
                     f"(nothing is embedded again): python -m indexer build --corpus CORPUS_DIR --index {data.path}"
                 )
         self.thesaurus = thesaurus
+        self.associations = package_associations()
         self.models = data.models
         self.n = len(data.chunks)
         # chunks are stored document by document: the first row of each document, and that document
@@ -216,6 +218,7 @@ class Searcher:
                 )
             if models.ranker is not None:
                 check_signals(models.ranker.features, f"the ranker of index {self.data.path}")
+                check_fitted_with(models.ranker.features, models.ranker.info, self.associations, f"the ranker of index {self.data.path}")
             if models.calibrator is not None:
                 unknown = [f for f in models.calibrator.features if f not in CALIBRATION_FEATURES]
                 if unknown:

@@ -377,4 +377,22 @@ def _neighbour_measure(c: Candidates) -> np.ndarray:
     return (best - c.measure.max()).astype(np.float32)
 
 
+# --------------------------------------------------------------------------- mined associations
+
+
+@signal("assoc_bm25")
+def _assoc_bm25(c: Candidates) -> np.ndarray:
+    """BM25 of the terms mined as associated with the question's words (:mod:`indexer.associations`), unscaled.
+
+    Not divided by the best candidate's: how strongly the question's words point
+    at any article is itself evidence, and scaled per query the signal lifted
+    weak associations to full strength (training CV on bench/queries: MRR@10
+    0.861 raw, 0.828 scaled).
+    """
+    weights = c.searcher.associations.weights(c.query.tokens)
+    if not weights or not len(c):
+        return np.zeros(len(c), np.float32)
+    return c.data.bm25.scores_for(weights, c.ids).astype(np.float32)
+
+
 __all__ = ["SIGNALS", "Candidates", "Signal", "check_signals", "feature_matrix", "norm_max", "signal"]

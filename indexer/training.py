@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer import FOUND_THRESHOLD, decide
+from .associations import SIGNAL
 from .evaluation import Question
 from .fusion import Calibrator, FusionModels, LinearRanker, train_calibrator, train_ranker
 from .search import CALIBRATION_FEATURES, FEATURES, Searcher
@@ -97,6 +98,9 @@ def ranking_lists(
 
 def fit_ranker(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None) -> LinearRanker:
     cols = [FEATURES.index(f) for f in features]
+    if SIGNAL in features and prepared:
+        # the signal's weight holds for this table only; the searcher refuses the ranker with another
+        info = {**(info or {}), "associations": prepared[0].searcher.associations.sha256}
     return train_ranker(
         [(p.X[:, cols], p.y) for p in prepared if p.question.relevant], tuple(features), l2=RANKER_L2, info=info, monotone=RANKER_MONOTONE
     )

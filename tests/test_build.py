@@ -139,6 +139,17 @@ def test_trained_models_survive_document_updates_and_a_forced_rebuild_resets_the
     assert load_index(index).models is None
 
 
+def test_trained_models_fitted_with_another_associations_table_are_not_kept(corpus: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    stale = LinearRanker(("bm25", "assoc_bm25"), np.zeros(2), np.ones(2), np.ones(2), {"associations": "0" * 64})
+    publish_models(index, FusionModels.make("hash-64", stale, None))
+    (corpus / "notice_items.md").unlink()
+    build_index(corpus, index, model="hash")
+    # refused by the searcher, so the rebuild falls back to the package's (none for the test encoder)
+    assert load_index(index).models is None
+
+
 def test_the_package_defaults_serve_a_new_index_of_their_encoder(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import indexer.fusion
 

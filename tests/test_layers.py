@@ -26,6 +26,7 @@ QUERY_PATH = (
     "bm25",
     "fusion",
     "query",
+    "associations",
     "units",
     "numerals",
     "segmentation",

@@ -114,6 +114,25 @@ def test_models_of_another_encoder_or_unknown_signals_are_refused(searcher: Sear
     assert searcher.models is None  # unchanged: still rank fusion
 
 
+def test_a_ranker_fitted_with_another_associations_table_is_refused(searcher: Searcher) -> None:
+    import numpy as np
+
+    from indexer.fusion import FusionModels, LinearRanker
+
+    def ranker(info: dict) -> LinearRanker:
+        return LinearRanker(("bm25", "assoc_bm25"), np.zeros(2), np.ones(2), np.ones(2), info)
+
+    with pytest.raises(IndexMismatchError, match=r"another associations table.*rebuild"):
+        searcher.models = FusionModels.make("hash-64", ranker({"associations": "0" * 64}), None)
+    assert searcher.models is None
+    searcher.models = FusionModels.make("hash-64", ranker({"associations": searcher.associations.sha256}), None)
+    try:
+        q = searcher.parse("网上立案")
+        assert searcher.features(searcher.candidates(q, searcher.embed_query(q))).shape[1] == 2
+    finally:
+        searcher.models = None
+
+
 def test_an_index_built_with_another_thesaurus_is_refused(hash_index: Path, tmp_path: Path) -> None:
     import json
     import shutil

@@ -16,7 +16,7 @@ def searcher(hash_index: Path) -> Searcher:
 
 
 def test_every_signal_is_named_once_and_described() -> None:
-    assert tuple(SIGNALS) == FEATURES and len(FEATURES) == 22
+    assert tuple(SIGNALS) == FEATURES and len(FEATURES) == 23
     assert all(s.doc and s.name == name for name, s in SIGNALS.items())
     with pytest.raises(ValueError, match="twice"):
         signal("bm25")(lambda c: c.bm25)
@@ -111,6 +111,22 @@ def test_neighbours_stop_at_the_document_boundary(tmp_path: Path) -> None:
         doc, no = k.split("#")
         around = [bm.get(f"{doc}#{int(no) + d}", 0.0) for d in (-1, 1)]
         assert v == pytest.approx(max(around), abs=1e-6)
+
+
+def test_mined_associations_raise_the_articles_that_use_the_associated_terms(tmp_path: Path) -> None:
+    from indexer.associations import Associations
+
+    s = Searcher.open(_law_index(tmp_path))
+    q = s.parse("老板一直没发钱")
+    cand = s.candidates(q, s.embed_query(q))
+    assert feature_matrix(("assoc_bm25",), cand)[:, 0].max() == 0.0  # the package table knows no 老板 → wage terms
+    table = tmp_path / "a.tsv"
+    table.write_text("老板\t用人单位:1 工资:0.5\n没发\t支付:0.5\n", encoding="utf-8")
+    s.associations = Associations(table)
+    col = dict(zip((s.data.chunks[int(i)].key for i in cand.ids), feature_matrix(("assoc_bm25",), cand)[:, 0], strict=True))
+    # unscaled BM25 of the associated terms: the articles using them score, the family law's do not
+    assert col.get("劳动法#2", 0) > 0 and col.get("劳动法#3", 0) > 0
+    assert all(v == 0.0 for k, v in col.items() if k.startswith("家事法"))
 
 
 def test_group_directions_are_unit_sums() -> None:

@@ -30,6 +30,8 @@ def test_training_fits_models_over_the_search_signals(hash_index: Path, tmp_path
     assert models.ranker is not None and models.ranker.features == FEATURES
     assert models.calibrator is not None and models.calibrator.features == CALIBRATION_FEATURES
     assert models.ranker.info["questions"] == 4 and models.calibrator.threshold == FOUND_THRESHOLD
+    # the weight on the mined associations holds for the package's table, which it records
+    assert models.ranker.info["associations"] == searcher.associations.sha256
     assert models.calibrator.info["balanced"] is False  # confidence = P(top-ranked measure relevant)
     models.save(tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["ranker"]["features"] == list(FEATURES)
