@@ -8,7 +8,8 @@ Training questions (never ../shared/eval):
     #147, #67, 民事诉讼法解释#90; see the pairs' README) are dropped from a pair's labels.
 
 5-fold cross-validation (folds drawn within each set) reports R@1, Hit@10 and MRR@10 of the
-ranker with the original signals and with the law-structure signals, and the calibration
+ranker with the original signals, then adding the law-structure signals, then the mined
+associations (indexer/associations.py), and the calibration
 (ECE of confidence against "the top-ranked measure is relevant", found rate, share relevant
 when found) of the calibrator, each fold trained on the other four.  Then the models are
 fitted on everything and written to --out.
@@ -41,7 +42,14 @@ from pairs_split import for_ranker  # noqa: E402
 from pairs_split import rows as pair_rows  # noqa: E402
 
 STRUCTURE = ("section_bm25", "section_centroid", "doc_centroid", "doc_vote_dense", "doc_vote_bm25", "neighbour_bm25", "neighbour_measure")
-BASE = tuple(f for f in FEATURES if f not in STRUCTURE)
+MINED = ("assoc_bm25",)
+BASE = tuple(f for f in FEATURES if f not in STRUCTURE + MINED)
+#: the cross-validated signal sets, each adding to the one before; the shipped models read the last
+SIGNAL_SETS = (
+    ("original signals", BASE),
+    ("with law-structure signals", tuple(f for f in FEATURES if f not in MINED)),
+    ("with mined associations", FEATURES),
+)
 
 
 def pairs_sample(n_cail: int, ranker_part_only: bool = False) -> list[Question]:
@@ -122,7 +130,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     folds = {g: np.array_split(rng.permutation(len(p)), args.folds) for g, p in prepared.items()}
     report: dict = {"questions": {g: len(p) for g, p in prepared.items()}, "folds": args.folds, "cv": {}}
-    for label, features in (("original signals", BASE), ("with law-structure signals", FEATURES)):
+    for label, features in SIGNAL_SETS:
         sums = {g: np.zeros(3) for g in prepared}
         counts = {g: 0 for g in prepared}
         conf = {g: [] for g in prepared}
