@@ -153,6 +153,11 @@ def check_fitted_with(features: Sequence[str], info: Mapping[str, object], table
     ``info`` by :func:`indexer.training.fit_ranker`); rankers that do not read it pass.
     """
     recorded = info.get("associations") if SIGNAL in features else None
+    if recorded is not None and not table.sha256:
+        raise IndexMismatchError(
+            f"{what} reads the mined associations, but {table.path} is missing; restore it from the package "
+            "(it ships in indexer/data/) or retrain: python -m indexer train … --index DIR"
+        )
     if recorded is not None and recorded != table.sha256:
         raise IndexMismatchError(
             f"{what} was fitted with another associations table than {table.path.name}; rebuild the index with the "

@@ -110,6 +110,8 @@ def test_a_ranker_fitted_with_another_table_is_refused(tmp_path: Path) -> None:
     check_fitted_with(("bm25", "assoc_bm25"), {}, table, "ranker")  # hand-made, records nothing
     with pytest.raises(IndexMismatchError, match=r"another associations table.*rebuild.*retrain"):
         check_fitted_with(("assoc_bm25",), {"associations": "0" * 64}, table, "ranker")
+    with pytest.raises(IndexMismatchError, match=r"none.tsv is missing; restore it"):
+        check_fitted_with(("assoc_bm25",), {"associations": table.sha256}, Associations(tmp_path / "none.tsv"), "ranker")
 
 
 def test_the_shipped_table_is_mined_from_training_pairs_only() -> None:
