@@ -115,7 +115,8 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="where to write the models (default: the package's default for the encoder)")
     args = ap.parse_args()
     t0 = time.time()
-    reform, laws = Searcher.open(args.reform_index), Searcher.open(args.laws_index)
+    # the indexes' own models play no part, and after a change of signals they are refused
+    reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
     answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
     pairs = pairs_sample(args.cail, args.ranker_part_only)

@@ -23,7 +23,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -184,18 +184,21 @@ class Searcher:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, index_dir: str | Path, model: str | None = None) -> Searcher:
+    def open(cls, index_dir: str | Path, model: str | None = None, with_models: bool = True) -> Searcher:
         """Load the index in ``index_dir`` with the encoder it was built with.
 
         ``model``, when given, must be that encoder; a different one raises
         :class:`IndexMismatchError` (an index cannot be searched with vectors of
         another model), as do ranking models fitted to another encoder.
+        ``with_models=False`` leaves the version's ranking models out (rank
+        fusion): training fits new ones, and must work on an index whose models
+        are refused.
         """
         manifest = read_manifest(Path(index_dir))
         spec = model or manifest["encoder"].get("spec") or manifest["encoder"]["model_id"]
         encoder = get_encoder(spec)
         data = load_index(index_dir, model_id=encoder.model_id, segmenter_fingerprint=default_segmenter().fingerprint)
-        return cls(data, encoder)
+        return cls(data if with_models else replace(data, models=None), encoder)
 
     @property
     def version(self) -> str:

@@ -307,7 +307,8 @@ class IndexService:
         """Fit the ranker and calibrator on this index and publish a version served with them: (version, models)."""
         from .training import train
 
-        models = train(self.searcher(), answerable, unanswerable)
+        # the version's own models play no part in fitting new ones, and may be the reason to retrain
+        models = train(Searcher.open(self.index_dir, model=self.model, with_models=False), answerable, unanswerable)
         version = publish_models(self.index_dir, models)
         return version, models
 

@@ -66,3 +66,33 @@ def test_published_models_serve_the_next_searcher(hash_index: Path, tmp_path: Pa
     assert again.describe_ranking() == {**models.describe(), "kind": "linear", "origin": "trained"}
     assert again.search("网上立案", top_k=3).ranker["id"] == models.id
     assert isinstance(again.models, FusionModels)
+
+
+def test_an_index_whose_models_are_refused_can_still_be_retrained(hash_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    from indexer.errors import IndexMismatchError
+    from indexer.fusion import LinearRanker
+    from indexer.service import IndexService
+
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    stale = LinearRanker(("bm25", "assoc_bm25"), np.zeros(2), np.ones(2), np.ones(2), {"associations": "0" * 64})
+    publish_models(index, FusionModels.make("hash-64", stale, None))
+    with pytest.raises(IndexMismatchError, match="another associations table"):
+        Searcher.open(index)
+    assert Searcher.open(index, with_models=False).models is None
+    _, models = IndexService(None, index).train(ANSWERABLE, UNANSWERABLE)
+    assert Searcher.open(index).models.sha256 == models.sha256
+
+
+def test_the_shipped_models_were_fitted_with_the_shipped_associations() -> None:
+    from indexer.associations import package_associations
+    from indexer.fusion import default_models
+
+    for encoder in ("e5-small", "e5-legal@e8961cf13809"):
+        models = default_models(encoder)
+        assert models is not None and "assoc_bm25" in models.ranker.features
+        assert models.ranker.info["associations"] == package_associations().sha256, encoder
