@@ -5,10 +5,12 @@ A search runs in three steps:
 1. **Candidates** — the best chunks by BM25, by measure vector (FAISS) and by
    sentence vector, within the filters.
 2. **Features** for each candidate — BM25 of words (question words weigh 1,
-   thesaurus expansions 0.5), of character pairs and of the measure title;
+   thesaurus terms 0.75, everyday phrasing 0.25), of character pairs and of the measure title;
    the share of the question's words the measure contains; the cosine of its
    best sentence, of the measure and of its title; how well its document
-   (title and best measure) matches; and its rank under each signal.
+   (title and best measure) matches; its rank under each signal; how laws are
+   built (:mod:`indexer.structure`); and the BM25 of the terms mined as
+   associated with the question's words (:mod:`indexer.associations`).
 3. **Fusion** — a linear model trained listwise on labelled questions
    (:mod:`indexer.fusion`) scores the candidates; ties break by position.
 
