@@ -18,25 +18,24 @@ shipped file from training pairs only (never ../shared/eval).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import IndexMismatchError
 from .segmentation import DATA_DIR
 
 ASSOCIATIONS = DATA_DIR / "associations.tsv"
+#: the fusion signal that reads the table (:mod:`indexer.signals`)
+SIGNAL = "assoc_bm25"
 #: an association must be seen in this many questions, and its question word too
 MIN_COUNT = 3
 #: most associated terms kept per question word
 TOP_TERMS = 5
-#: the fusion signal that reads the table (:mod:`indexer.signals`)
-SIGNAL = "assoc_bm25"
 #: log ratio of how often the term is cited for the word against how often it is cited at all
 MIN_PMI = 0.5
 
@@ -140,7 +139,7 @@ class Associations:
         return out
 
 
-@functools.lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def package_associations() -> Associations:
     """The package's table (``data/associations.tsv``), read once per process."""
     return Associations()

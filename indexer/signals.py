@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .associations import SIGNAL as ASSOCIATION_SIGNAL
 from .errors import IndexMismatchError
 from .fusion import ranks
 from .query import Query
@@ -380,7 +381,7 @@ def _neighbour_measure(c: Candidates) -> np.ndarray:
 # --------------------------------------------------------------------------- mined associations
 
 
-@signal("assoc_bm25")
+@signal(ASSOCIATION_SIGNAL)
 def _assoc_bm25(c: Candidates) -> np.ndarray:
     """BM25 of the terms mined as associated with the question's words (:mod:`indexer.associations`), unscaled.
 
