@@ -29,24 +29,22 @@ from indexer.associations import ASSOCIATIONS, MIN_COUNT, MIN_PMI, TOP_TERMS, Ex
 from indexer.query import parse_query  # noqa: E402
 from indexer.segmentation import default_segmenter  # noqa: E402
 from indexer.service import IndexService  # noqa: E402
+from indexer.units import chunk_tokens  # noqa: E402
 
 LEFT_OUT = ("cail2018_sihuajian",)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--laws", default=str(ROOT.parent / "shared" / "corpus-laws"))
-    ap.add_argument("--out", default=str(ASSOCIATIONS))
-    args = ap.parse_args()
+def mine_table(laws: Path) -> tuple[dict[str, tuple[tuple[str, float], ...]], list[str], int]:
+    """The table, its header and how many pairs it was mined from (the pairs read by bench/pairs_split.py)."""
     seg = default_segmenter()
-    articles = {c.key: tuple(seg.tokens(c.body)) for _doc, layout, _cov in IndexService.chunk(args.laws) for c in layout.chunks}
+    # the same tokens as the BM25 index holds for each article, and as a question gets at search time
+    articles = {c.key: tuple(chunk_tokens(seg, c)[0]) for _doc, layout, _cov in IndexService.chunk(laws) for c in layout.chunks}
     rows = [r for r in pair_rows() if not for_ranker(r["query"]) and r["source"] not in LEFT_OUT]
     examples = []
     for r in rows:
         arts = tuple(articles[k] for k in r["relevant"].split(",") if k in articles)
         examples.append(Example(tuple(parse_query(r["query"], seg, None).tokens), arts))
     used = [e for e in examples if e.articles]
-    table = mine(used)
     sources = Counter(r["source"] for r, e in zip(rows, examples, strict=True) if e.articles)
     header = [
         "Question word (left) → the article terms that the articles cited for questions holding it use unusually often",
@@ -60,8 +58,17 @@ def main() -> int:
         f"Kept: word and pair each seen in ≥ {MIN_COUNT} questions, PMI > {MIN_PMI}, the best {TOP_TERMS} terms per word.",
         "",
     ]
+    return mine(used), header, len(used)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--laws", default=str(ROOT.parent / "shared" / "corpus-laws"))
+    ap.add_argument("--out", default=str(ASSOCIATIONS))
+    args = ap.parse_args()
+    table, header, pairs = mine_table(Path(args.laws))
     write(Path(args.out), table, header)
-    print(f"{len(table)} words from {len(used)} pairs ({len(rows) - len(used)} without an article in the corpus) → {args.out}")
+    print(f"{len(table)} words from {pairs} pairs → {args.out}")
     return 0
 
 
