@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .associations import check_fitted_with, package_associations
+from .associations import check_fitted_with, table_for
 from .bm25 import BM25Index
 from .chunking import Coverage, segment_document
 from .corpus import Library
@@ -297,7 +297,7 @@ def _choose_models(index_dir: Path, previous: dict[str, Any], model_id: str, for
             models = FusionModels.load(index_dir / previous["version"] / MODELS_FILE)
             if models.ranker is not None:
                 check_signals(models.ranker.features)
-                check_fitted_with(models.ranker.features, models.ranker.info, package_associations(), "the trained ranker")
+                check_fitted_with(models.ranker.features, models.ranker.info, table_for(models.associations), "the trained ranker")
             return models
         except (OSError, ValueError, KeyError, IndexerError) as exc:
             log.warning("the trained ranking models of %s are not kept (%s); using the package's defaults", index_dir, exc)

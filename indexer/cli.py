@@ -259,6 +259,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .associations import parse
     from .evaluation import load_questions
 
     questions = [q for path in args.queries for q in load_questions(path)]
@@ -266,7 +267,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     answerable = [q for q in questions if q.relevant]
     if not answerable:
         raise BadInputError(f"no answerable questions (with relevant measures) in {', '.join(args.queries)}")
-    version, models = _service(args).train(answerable, unanswerable)
+    version, models = _service(args).train(answerable, unanswerable, mine_associations=args.mine_associations)
     if args.out:
         models.save(Path(args.out))
     ranker, calibrator = models.ranker, models.calibrator
@@ -276,7 +277,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"from {ranker.info['questions']} questions",
         end="",
     )
-    print(f"; calibrator threshold {calibrator.threshold:.2f}" if calibrator else "")
+    print(f"; calibrator threshold {calibrator.threshold:.2f}" if calibrator else "", end="")
+    cv = ranker.info.get("associations_cv_mrr10")
+    if args.mine_associations and cv is None:
+        print("; associations: none mined (too few questions share a word)", end="")
+    elif cv is not None:
+        verdict = f"kept, {len(parse(models.associations))} words in all" if models.associations else "not kept, the package's serve"
+        print(f"; mined associations {verdict} (cross-validated MRR@10 {cv['without']:.3f} without, {cv['with']:.3f} with)", end="")
+    print()
     return 0
 
 
@@ -364,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unanswerable", action="append", metavar="FILE", help="unanswerable training questions (TSV, empty relevant; repeatable)"
     )
     p.add_argument("--out", metavar="FILE", help="also write the models to FILE (e.g. to ship them as an encoder's default)")
+    p.add_argument(
+        "--mine-associations",
+        action="store_true",
+        help="also mine word associations from the answerable questions (their words → the words of the measures that answer "
+        "them); the models carry them, over the package's table for the other words",
+    )
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_train)
 

@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +148,9 @@ class FusionModels:
     origin: str = "default"
     #: SHA-256 of the stored JSON
     sha256: str = ""
+    #: the associations table (:mod:`indexer.associations`, as text) the ranker was fitted with, when it is not
+    #: the package's: ``python -m indexer train --mine-associations`` mines one from the court's own questions
+    associations: str = ""
 
     @property
     def id(self) -> str:
@@ -171,15 +174,19 @@ class FusionModels:
             d["ranker"] = self.ranker.to_dict()
         if self.calibrator is not None:
             d["calibrator"] = self.calibrator.to_dict()
+        if self.associations:
+            d["associations"] = self.associations
         return (json.dumps(d, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
     def with_origin(self, origin: str) -> FusionModels:
-        m = FusionModels(self.encoder, self.ranker, self.calibrator, origin)
-        return FusionModels(m.encoder, m.ranker, m.calibrator, origin, hashlib.sha256(m.to_json()).hexdigest())
+        m = FusionModels(self.encoder, self.ranker, self.calibrator, origin, associations=self.associations)
+        return replace(m, sha256=hashlib.sha256(m.to_json()).hexdigest())
 
     @classmethod
-    def make(cls, encoder: str, ranker: LinearRanker | None, calibrator: Calibrator | None, origin: str = "trained") -> FusionModels:
-        return cls(encoder, ranker, calibrator, origin).with_origin(origin)
+    def make(
+        cls, encoder: str, ranker: LinearRanker | None, calibrator: Calibrator | None, origin: str = "trained", associations: str = ""
+    ) -> FusionModels:
+        return cls(encoder, ranker, calibrator, origin, associations=associations).with_origin(origin)
 
     @classmethod
     def from_json(cls, data: bytes) -> FusionModels:
@@ -189,10 +196,13 @@ class FusionModels:
             ranker = LinearRanker.from_dict(d["ranker"]) if "ranker" in d else None
             calibrator = Calibrator.from_dict(d["calibrator"]) if "calibrator" in d else None
             encoder = d.get("encoder") or (ranker.info.get("encoder") if ranker is not None else None)
+            associations = d.get("associations", "")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"not fusion models ({exc.__class__.__name__})") from None
         if not isinstance(encoder, str) or not encoder:
             raise ValueError("fusion models do not name their encoder")
+        if not isinstance(associations, str):
+            raise ValueError("fusion models with associations that are not a table")
         for model in (ranker, calibrator):
             if model is not None:
                 n = len(model.features)
@@ -202,7 +212,7 @@ class FusionModels:
                     or not all(np.isfinite(a).all() for a in (model.mean, model.std, model.weights))
                 ):
                     raise ValueError("fusion models with arrays that do not match their features")
-        return cls(encoder, ranker, calibrator, str(d.get("origin", "default")), hashlib.sha256(data).hexdigest())
+        return cls(encoder, ranker, calibrator, str(d.get("origin", "default")), hashlib.sha256(data).hexdigest(), associations)
 
     @classmethod
     def load(cls, path: Path) -> FusionModels:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .associations import check_fitted_with, package_associations
+from .associations import check_fitted_with, package_associations, table_for
 from .bm25 import BM25Index
 from .dense import HalfScan, serve_single_threaded
 from .encoders import Encoder, get_encoder
@@ -154,7 +154,6 @@ class Searcher:
                     f"(nothing is embedded again): python -m indexer build --corpus CORPUS_DIR --index {data.path}"
                 )
         self.thesaurus = thesaurus
-        self.associations = package_associations()
         self.models = data.models
         self.n = len(data.chunks)
         # chunks are stored document by document: the first row of each document, and that document
@@ -221,9 +220,10 @@ class Searcher:
                     f"the ranking models of index {self.data.path} were fitted to encoder '{models.encoder}', "
                     f"not '{self.data.model_id}'; rebuild the index or retrain them: python -m indexer train … --index {self.data.path}"
                 )
+            table = table_for(models.associations)
             if models.ranker is not None:
                 check_signals(models.ranker.features, f"the ranker of index {self.data.path}")
-                check_fitted_with(models.ranker.features, models.ranker.info, self.associations, f"the ranker of index {self.data.path}")
+                check_fitted_with(models.ranker.features, models.ranker.info, table, f"the ranker of index {self.data.path}")
             if models.calibrator is not None:
                 unknown = [f for f in models.calibrator.features if f not in CALIBRATION_FEATURES]
                 if unknown:
@@ -231,6 +231,8 @@ class Searcher:
                         f"the calibrator of index {self.data.path} reads evidence this version does not compute "
                         f"({', '.join(unknown)}); retrain it: python -m indexer train … --index {self.data.path}"
                     )
+        #: the associations table the ranker reads: the one its models carry, else the package's
+        self.associations = table_for(models.associations) if models is not None else package_associations()
         self._models = models
 
     @property
@@ -239,7 +241,7 @@ class Searcher:
 
     @ranker.setter
     def ranker(self, ranker: LinearRanker | None) -> None:
-        self.models = FusionModels.make(self.data.model_id, ranker, self.calibrator)
+        self.models = FusionModels.make(self.data.model_id, ranker, self.calibrator, associations=self._carried())
 
     @property
     def calibrator(self) -> Calibrator | None:
@@ -247,7 +249,10 @@ class Searcher:
 
     @calibrator.setter
     def calibrator(self, calibrator: Calibrator | None) -> None:
-        self.models = FusionModels.make(self.data.model_id, self.ranker, calibrator)
+        self.models = FusionModels.make(self.data.model_id, self.ranker, calibrator, associations=self._carried())
+
+    def _carried(self) -> str:
+        return self._models.associations if self._models is not None else ""
 
     def describe_ranking(self, mode: str = "hybrid") -> dict[str, Any]:
         """What ranks the results of ``mode``: the models' id, kind, encoder, origin and signals."""

@@ -303,12 +303,18 @@ class IndexService:
         """The samples a user removed (paths below the samples folder)."""
         return self.library.hidden_names()
 
-    def train(self, answerable: Sequence[Question], unanswerable: Sequence[Question] = ()) -> tuple[str, FusionModels]:
-        """Fit the ranker and calibrator on this index and publish a version served with them: (version, models)."""
+    def train(
+        self, answerable: Sequence[Question], unanswerable: Sequence[Question] = (), mine_associations: bool = False
+    ) -> tuple[str, FusionModels]:
+        """Fit the ranker and calibrator on this index and publish a version served with them: (version, models).
+
+        ``mine_associations``: see :func:`indexer.training.train`.
+        """
         from .training import train
 
         # the version's own models play no part in fitting new ones, and may be the reason to retrain
-        models = train(Searcher.open(self.index_dir, model=self.model, with_models=False), answerable, unanswerable)
+        searcher = Searcher.open(self.index_dir, model=self.model, with_models=False)
+        models = train(searcher, answerable, unanswerable, mine_associations=mine_associations)
         version = publish_models(self.index_dir, models)
         return version, models
 

@@ -295,6 +295,8 @@ def models_record(models: FusionModels) -> dict[str, Any]:
         "origin": models.origin,
         "features": list(models.ranker.features) if models.ranker is not None else [],
         "calibrator_features": list(models.calibrator.features) if models.calibrator is not None else [],
+        # the associations table the ranker reads: "package" (indexer/data/associations.tsv) or the SHA-256 of its own
+        "associations": hashlib.sha256(models.associations.encode("utf-8")).hexdigest() if models.associations else "package",
     }
 
 

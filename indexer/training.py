@@ -32,16 +32,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer import FOUND_THRESHOLD, decide
-from .associations import SIGNAL
+from .associations import SIGNAL, Associations, Example, merged, mine, package_associations, to_text
 from .evaluation import Question
 from .fusion import Calibrator, FusionModels, LinearRanker, train_calibrator, train_ranker
 from .search import CALIBRATION_FEATURES, FEATURES, Searcher
 from .signals import Candidates
+from .units import chunk_tokens
 
 log = logging.getLogger(__name__)
 
 RANKER_L2 = 10.0
 CALIBRATOR_L2 = 1.0
+#: folds of the cross-fitting that keeps a mined table's own labels out of the signals the ranker is fitted on
+MINING_FOLDS = 5
 #: signals that may only raise a candidate's score.  Unconstrained, correlated signals (a law's title
 #: cosine, its title BM25, its BM25 vote) took large negative weights that cancel each other on the
 #: training questions and push whole laws down elsewhere (法官法 below 法院组织法 for 法官惩戒);
@@ -64,7 +67,9 @@ class Prepared:
 
 def embed_all(searcher: Searcher, questions: Sequence[Question], batch: int = 32) -> None:
     """Embed the questions in batches into the searcher's query cache (one at a time is several times slower)."""
-    texts = list(dict.fromkeys(searcher.parse(q.query).dense_text for q in questions))
+    with searcher._qlock:
+        # those already cached (an earlier call, or vectors loaded by a bench script) are not embedded again
+        texts = [t for t in dict.fromkeys(searcher.parse(q.query).dense_text for q in questions) if t not in searcher._qcache]
     for i in range(0, len(texts), batch):
         part = texts[i : i + batch]
         vecs = searcher.encoder.encode_queries(part)
@@ -96,11 +101,14 @@ def ranking_lists(
     return [(p.X[:, cols], p.y) for p in prepare(searcher, questions)]
 
 
-def fit_ranker(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None) -> LinearRanker:
+def fit_ranker(
+    prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None, table: Associations | None = None
+) -> LinearRanker:
+    """Fit the ranker on the answerable questions of ``prepared``; ``table`` is the associations it will serve with (the searcher's by default)."""
     cols = [FEATURES.index(f) for f in features]
     if SIGNAL in features and prepared:
         # the signal's weight holds for this table only; the searcher refuses the ranker with another
-        info = {**(info or {}), "associations": prepared[0].searcher.associations.sha256}
+        info = {**(info or {}), "associations": (table or prepared[0].searcher.associations).sha256}
     return train_ranker(
         [(p.X[:, cols], p.y) for p in prepared if p.question.relevant], tuple(features), l2=RANKER_L2, info=info, monotone=RANKER_MONOTONE
     )
@@ -133,6 +141,72 @@ def fit_calibrator(rows: np.ndarray, labels: np.ndarray, info: dict | None = Non
     )
 
 
+def examples(searcher: Searcher, questions: Sequence[Question]) -> list[Example]:
+    """The answerable questions as mining examples: the question's tokens, and the BM25 tokens of each measure it is answered by."""
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(searcher.data.chunks):
+        rows.setdefault(c.key, []).append(i)
+    out = []
+    for q in questions:
+        arts = tuple(
+            tuple(chunk_tokens(searcher.segmenter, searcher.data.chunks[i])[0]) for key in sorted(q.relevant) for i in rows.get(key, ())
+        )
+        if arts:
+            out.append(Example(tuple(searcher.parse(q.query).tokens), arts))
+    return out
+
+
+def mined_table(searcher: Searcher, questions: Sequence[Question], base: Associations) -> Associations:
+    """``base`` with the associations mined from ``questions`` on this index added (:func:`indexer.associations.merged`)."""
+    own = mine(examples(searcher, questions))
+    header = [
+        f"Mined by python -m indexer train --mine-associations from {len(questions)} questions ({len(own)} words),",
+        f"added to the table {base.path.name} (sha256 {base.sha256[:12]}): a term's strengths summed.",
+    ]
+    return Associations.from_text(to_text(merged(own, base.table), header)) if own else base
+
+
+def _folds(n: int, k: int) -> list[np.ndarray]:
+    # deterministic, and interleaved so that a file sorted by topic spreads over the folds
+    return [np.arange(f, n, k) for f in range(k)]
+
+
+def prepare_cross_fitted(searcher: Searcher, answerable: Sequence[Question], base: Associations, k: int = MINING_FOLDS) -> list[Prepared]:
+    """:func:`prepare`, each question's signals computed with a table mined from the other folds' questions.
+
+    A table mined from the questions the ranker is fitted on would hand each of
+    them the associations of its own label, and the ranker would learn to trust
+    the signal far more than it deserves on new questions.
+    """
+    out: list[Prepared | None] = [None] * len(answerable)
+    try:
+        for fold in _folds(len(answerable), k):
+            inside = set(fold.tolist())
+            searcher.associations = mined_table(searcher, [q for i, q in enumerate(answerable) if i not in inside], base)
+            for i, p in zip(fold, prepare(searcher, [answerable[i] for i in fold]), strict=True):
+                out[int(i)] = p
+    finally:
+        searcher.associations = base
+    return [p for p in out if p is not None]
+
+
+def cv_mrr(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, k: int = MINING_FOLDS) -> float:
+    """MRR@10 of rankers fitted on ``k - 1`` folds of the answerable questions, on the fold left out."""
+    answerable = [p for p in prepared if p.question.relevant]
+    total = 0.0
+    for fold in _folds(len(answerable), k):
+        inside = set(fold.tolist())
+        rest = [p for i, p in enumerate(answerable) if i not in inside]
+        if not fold.size or not any(p.y.any() for p in rest):
+            continue
+        ranker = fit_ranker(rest, features)
+        for i in fold:
+            p = answerable[int(i)]
+            hits = np.flatnonzero(p.y[np.argsort(-scored(p, ranker), kind="stable")[:10]] > 0)
+            total += 1.0 / (hits[0] + 1) if hits.size else 0.0
+    return round(float(total) / len(answerable), 4) if answerable else 0.0
+
+
 def _digest(questions: Sequence[Question]) -> str:
     return hashlib.sha256("\n".join(f"{q.query}\t{','.join(sorted(q.relevant))}" for q in questions).encode()).hexdigest()[:12]
 
@@ -142,20 +216,64 @@ def train(
     answerable: Sequence[Question],
     unanswerable: Sequence[Question] = (),
     features: Sequence[str] = FEATURES,
+    mine_associations: bool = False,
 ) -> FusionModels:
     """Fit the ranker on ``answerable`` and the calibrator on both sets; the searcher serves with them from now on.
 
-    Publishing them with the index is :func:`indexer.store.publish_models`.
+    ``mine_associations`` also mines word associations from ``answerable``
+    and adds them to the searcher's table (:func:`mined_table`).  The result
+    is kept only if it ranks better in cross-validation on ``answerable``
+    (:func:`cv_mrr`, both figures in the ranker's ``info``); then the models
+    carry the table and the ranker is fitted on signals cross-fitted by
+    :func:`prepare_cross_fitted`.  Publishing them with the index is
+    :func:`indexer.store.publish_models`.
     """
     embed_all(searcher, [*answerable, *unanswerable])
-    prepared = prepare(searcher, [*answerable, *unanswerable])
-    info = {"questions_sha": _digest(answerable), "index_chunks": searcher.n, "encoder": searcher.encoder.model_id}
-    ranker = fit_ranker(prepared, features, info=info)
+    base = searcher.associations
+    table = mined_table(searcher, answerable, base) if mine_associations else base
+    info: dict = {"questions_sha": _digest(answerable), "index_chunks": searcher.n, "encoder": searcher.encoder.model_id}
+    if table is base:
+        prepared = prepare(searcher, answerable)
+    else:
+        # kept only where it ranks the questions' own labels better, measured by cross-validation
+        # on them: with a few hundred questions of one kind it helps that kind, with fewer it may not
+        without = prepare(searcher, answerable)
+        mined = prepare_cross_fitted(searcher, answerable, base)
+        cv = {"without": cv_mrr(without, features), "with": cv_mrr(mined, features)}
+        info["associations_cv_mrr10"] = cv
+        log.info(
+            "associations mined from %d questions: cross-validated MRR@10 %.3f without, %.3f with",
+            len(answerable),
+            cv["without"],
+            cv["with"],
+        )
+        if cv["with"] > cv["without"]:
+            prepared = mined
+            searcher.associations = table
+        else:
+            prepared, table = without, base
+    prepared += prepare(searcher, unanswerable)
+    ranker = fit_ranker(prepared, features, info=info, table=table)
     rows, labels = outcome_rows(prepared, ranker)
     calibrator = fit_calibrator(rows, labels, info={"unanswerable_sha": _digest(unanswerable)}) if len(set(labels.tolist())) == 2 else None
-    models = FusionModels.make(searcher.encoder.model_id, ranker, calibrator, origin="trained")
+    carried = table.text if table is not base or (base.sha256 != package_associations().sha256) else ""
+    models = FusionModels.make(searcher.encoder.model_id, ranker, calibrator, origin="trained", associations=carried)
     searcher.models = models
     return models
 
 
-__all__ = ["Prepared", "decide", "embed_all", "fit_calibrator", "fit_ranker", "outcome_rows", "prepare", "ranking_lists", "train"]
+__all__ = [
+    "Prepared",
+    "cv_mrr",
+    "decide",
+    "embed_all",
+    "examples",
+    "fit_calibrator",
+    "fit_ranker",
+    "mined_table",
+    "outcome_rows",
+    "prepare",
+    "prepare_cross_fitted",
+    "ranking_lists",
+    "train",
+]

@@ -7,7 +7,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.associations import ASSOCIATIONS, Associations, Example, check_fitted_with, mine, package_associations, write
+from indexer.associations import (
+    ASSOCIATIONS,
+    Associations,
+    Example,
+    check_fitted_with,
+    merged,
+    mine,
+    package_associations,
+    parse,
+    table_for,
+    to_text,
+    write,
+)
 from indexer.errors import IndexMismatchError
 
 WAGE = ("用人单位", "劳动报酬", "支付")
@@ -96,6 +108,33 @@ def test_query_weights_sum_over_words_and_leave_out_the_question_own_words(tmp_p
     assert a.weights(["工资", "没发", "工资"]) == {"劳动报酬": 0.75, "用人单位": 1.0, "支付": 2.0}
     assert a.weights(["工资", "用人单位"]) == {"劳动报酬": 0.5}
     assert a.weights(["天气"]) == {}
+
+
+def test_a_table_from_text_is_the_same_table_as_from_its_file(tmp_path: Path) -> None:
+    table = mine(_examples())
+    text = to_text(table, ["header"])
+    path = tmp_path / "a.tsv"
+    write(path, table, ["header"])
+    a, b = Associations(path), Associations.from_text(text)
+    assert a.table == b.table == parse(text) and a.sha256 == b.sha256 and b.text == text
+    # the package's table hashes as its file does: the shipped models record that
+    import hashlib
+
+    assert package_associations().sha256 == hashlib.sha256(ASSOCIATIONS.read_bytes()).hexdigest()
+    assert table_for("") is package_associations() and table_for(text).table == b.table
+
+
+def test_merging_sums_the_strengths_of_both_tables() -> None:
+    base = {"工资": (("劳动报酬", 1.0), ("支付", 0.25)), "离婚": (("子女", 0.5),)}
+    own = {"工资": (("用人单位", 2.0), ("支付", 0.5)), "老赖": (("执行", 1.0),)}
+    out = merged(own, base)
+    assert out == {
+        "工资": (("用人单位", 2.0), ("劳动报酬", 1.0), ("支付", 0.75)),
+        "离婚": (("子女", 0.5),),
+        "老赖": (("执行", 1.0),),
+    }
+    assert base["工资"] == (("劳动报酬", 1.0), ("支付", 0.25))  # not modified
+    assert merged({}, base) == base
 
 
 def test_a_missing_file_is_an_empty_table(tmp_path: Path) -> None:

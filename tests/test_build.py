@@ -150,6 +150,23 @@ def test_trained_models_fitted_with_another_associations_table_are_not_kept(corp
     assert load_index(index).models is None
 
 
+def test_trained_models_that_carry_their_own_associations_are_kept(corpus: Path, tmp_path: Path) -> None:
+    from indexer.associations import Associations
+
+    index = tmp_path / "index"
+    build_index(corpus, index, model="hash")
+    text = "# mined from a court's questions\n老赖\t执行:1\n"
+    ranker = LinearRanker(
+        ("bm25", "assoc_bm25"), np.zeros(2), np.ones(2), np.ones(2), {"associations": Associations.from_text(text).sha256}
+    )
+    models = FusionModels.make("hash-64", ranker, None, associations=text)
+    publish_models(index, models)
+    (corpus / "notice_items.md").unlink()
+    build_index(corpus, index, model="hash")
+    kept = load_index(index).models
+    assert kept is not None and kept.sha256 == models.sha256 and kept.associations == text
+
+
 def test_the_package_defaults_serve_a_new_index_of_their_encoder(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import indexer.fusion
 

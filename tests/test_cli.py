@@ -303,6 +303,41 @@ def test_train_publishes_a_new_index_version_and_never_writes_the_package(
     assert code == 0 and json.loads(out)["ranker"]["id"] == ranker["id"]
 
 
+def test_train_can_mine_associations_from_the_questions(
+    hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from indexer.search import Searcher
+    from indexer.store import read_manifest
+
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    q = tmp_path / "q.tsv"
+    # a made-up word in three questions answered by one measure, another in three answered by another
+    q.write_text("query\trelevant\n" + "zzqx\tgd_courts_judicial_reform_2021#5\nyyqx\tnotice_items#3\n" * 3, encoding="utf-8")
+    code, out, err = run(capsys, "train", "--queries", str(q), "--index", str(index), "--mine-associations")
+    # cross-fitted, each question's word is seen in two other questions only: no better ranking, not kept
+    assert code == 0, err
+    assert "mined associations not kept" in out and "cross-validated MRR@10" in out
+    assert read_manifest(index)["ranker"]["associations"] == "package"
+    import indexer.training
+
+    figures = iter([0.25, 0.5])
+    monkeypatch.setattr(indexer.training, "cv_mrr", lambda prepared, features: next(figures))
+    code, out, err = run(capsys, "train", "--queries", str(q), "--index", str(index), "--mine-associations")
+    assert code == 0, err
+    assert "mined associations kept" in out and "0.250 without, 0.500 with" in out
+    searcher = Searcher.open(index)
+    assert "zzqx" in searcher.associations.table
+    assert read_manifest(index)["ranker"]["associations"] == searcher.associations.sha256
+    code, out, err = run(capsys, "train", "--queries", str(q), "--index", str(index))
+    assert code == 0 and "associations" not in out and read_manifest(index)["ranker"]["associations"] == "package"
+    q.write_text("query\trelevant\n个人破产制度\tgd_courts_judicial_reform_2021#5\n", encoding="utf-8")
+    code, out, err = run(capsys, "train", "--queries", str(q), "--index", str(index), "--mine-associations")
+    assert code == 0 and "associations: none mined" in out
+
+
 def test_train_without_answerable_questions_is_exit_2(hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     u = tmp_path / "u.tsv"
     u.write_text("query\trelevant\n明天天气怎么样\t\n", encoding="utf-8")

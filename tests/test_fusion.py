@@ -77,6 +77,11 @@ def test_calibrator_separates_and_round_trips(tmp_path: Path) -> None:
     assert loaded.calibrator.threshold == cal.threshold
     assert (loaded.encoder, loaded.origin, loaded.sha256) == ("hash-64", "trained", models.sha256)
     assert loaded.describe()["id"] == models.id and len(models.id) == 12
+    assert loaded.associations == ""
+    carrying = FusionModels.make("hash-64", ranker, cal, associations="老赖\t执行:1\n")
+    again = FusionModels.from_json(carrying.to_json())
+    assert again.associations == "老赖\t执行:1\n" and again.sha256 == carrying.sha256 != models.sha256
+    assert carrying.with_origin("default").associations == carrying.associations
 
 
 def test_an_unbalanced_calibrator_is_calibrated() -> None:
@@ -102,6 +107,8 @@ def test_models_must_name_their_encoder(tmp_path: Path) -> None:
         FusionModels.from_json(b'{"ranker": {"features": [], "mean": [], "std": [], "weights": []}}')
     with pytest.raises(ValueError):
         FusionModels.from_json(b"not json")
+    with pytest.raises(ValueError, match="associations"):
+        FusionModels.from_json(b'{"encoder": "hash-64", "associations": ["not", "a", "table"]}')
     bad = b'{"encoder": "e5-small", "ranker": {"features": ["bm25", "sentence"], "mean": [0, 0], "std": [1, 0], "weights": [1, 1]}}'
     with pytest.raises(ValueError, match="do not match"):
         FusionModels.from_json(bad)

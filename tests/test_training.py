@@ -4,13 +4,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from indexer.answer import FOUND_THRESHOLD
 from indexer.evaluation import Question
 from indexer.fusion import FusionModels
 from indexer.search import CALIBRATION_FEATURES, FEATURES, Searcher
 from indexer.store import publish_models
-from indexer.training import ranking_lists, train
+from indexer.training import mined_table, prepare, prepare_cross_fitted, ranking_lists, train
 
 ANSWERABLE = [
     Question("个人破产制度", frozenset({"gd_courts_judicial_reform_2021#5"})),
@@ -96,3 +97,85 @@ def test_the_shipped_models_were_fitted_with_the_shipped_associations() -> None:
         models = default_models(encoder)
         assert models is not None and "assoc_bm25" in models.ranker.features
         assert models.ranker.info["associations"] == package_associations().sha256, encoder
+
+
+# made-up words (no table knows them), each in three questions answered by one measure
+COINED = [Question(q, frozenset({key})) for q, key in [("zzqx", "gd_courts_judicial_reform_2021#5"), ("yyqx", "notice_items#3")] * 3]
+
+
+def _assoc(prepared: list) -> np.ndarray:
+    return np.concatenate([p.X[:, FEATURES.index("assoc_bm25")] for p in prepared])
+
+
+def test_associations_mined_from_the_training_questions_are_cross_fitted_and_carried(
+    hash_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from indexer.associations import package_associations
+
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    searcher = Searcher.open(index)
+    base = searcher.associations
+    table = mined_table(searcher, COINED, base)
+    assert {"zzqx", "yyqx"} <= set(table.table) and table.sha256 != base.sha256
+    assert all(table.table[w] == v for w, v in base.table.items())  # the package's words are kept
+    # each question's signal comes from a table mined without it: two other questions are too few to mine a word
+    cross = prepare_cross_fitted(searcher, COINED, base)
+    assert [p.question for p in cross] == COINED and not _assoc(cross).any()
+    assert searcher.associations is base
+    searcher.associations = table
+    assert _assoc(prepare(searcher, COINED)).any()  # the full table would have leaked each question's own label
+    searcher.associations = base
+
+    # kept when cross-validation on the questions says it ranks them better (forced here: the hash encoder's
+    # candidates make that a coin toss)
+    import indexer.training
+
+    figures = iter([0.25, 0.5])
+    monkeypatch.setattr(indexer.training, "cv_mrr", lambda prepared, features: next(figures))
+    models = train(searcher, [*COINED, *ANSWERABLE], UNANSWERABLE, mine_associations=True)
+    carried = searcher.associations
+    assert models.associations == carried.text and "zzqx" in carried.table
+    assert models.ranker.info["associations"] == carried.sha256
+    assert models.ranker.info["associations_cv_mrr10"] == {"without": 0.25, "with": 0.5}
+    publish_models(index, models)
+    again = Searcher.open(index)
+    assert again.associations.sha256 == carried.sha256 and "zzqx" in again.associations.table
+    # retrained without mining, the index serves the package's table again
+    plain = train(Searcher.open(index, with_models=False), ANSWERABLE, UNANSWERABLE)
+    assert plain.associations == "" and plain.ranker.info["associations"] == package_associations().sha256
+
+
+def test_mined_associations_that_do_not_rank_better_in_cross_validation_are_not_kept(hash_index: Path) -> None:
+    searcher = Searcher.open(hash_index)
+    # cross-fitted, no question gets a mined association (see above): the same ranking with and without
+    models = train(searcher, [*COINED, *ANSWERABLE], UNANSWERABLE, mine_associations=True)
+    cv = models.ranker.info["associations_cv_mrr10"]
+    assert cv["with"] == cv["without"] and 0 < cv["with"] <= 1
+    assert models.associations == "" and searcher.associations.sha256 == models.ranker.info["associations"]
+
+
+def test_cross_validated_mrr_of_a_signal_that_names_the_answer_is_one(hash_index: Path) -> None:
+    from indexer.training import Prepared, cv_mrr
+
+    searcher = Searcher.open(hash_index)
+    rng = np.random.default_rng(0)
+    prepared = []
+    for i in range(10):
+        y = np.zeros(20)
+        y[rng.integers(20)] = 1
+        X = rng.normal(size=(20, len(FEATURES)))
+        X[:, FEATURES.index("bm25")] = y * 5
+        prepared.append(Prepared(searcher, Question(f"q{i}", frozenset({"x"})), None, X, y))
+    assert cv_mrr(prepared, ("bm25",)) == 1.0
+    for p in prepared:
+        p.X[:, FEATURES.index("bm25")] = 0.0  # no evidence: ties keep candidate order
+    assert cv_mrr(prepared, ("bm25",)) < 0.5
+
+
+def test_too_few_questions_to_mine_leave_the_package_table(hash_index: Path) -> None:
+    searcher = Searcher.open(hash_index)
+    models = train(searcher, ANSWERABLE, UNANSWERABLE, mine_associations=True)
+    assert models.associations == "" and searcher.associations.sha256 == models.ranker.info["associations"]
