@@ -237,4 +237,7 @@ def test_the_lexicon_covers_everyday_legal_areas() -> None:
     assert "饲养动物" in q["被狗咬了"]
     assert "债务" in q["欠钱不还怎么办"] and "执行难" not in q["欠钱不还怎么办"]
     assert "交通事故认定书" in q["车祸对方全责"]
+    # theft told without 偷 or 盗: taking what is someone else's behind their back
+    for text in ("趁人不注意拿走别人的手机", "室友私自拿走我的电脑", "同事偷偷拿了我的钱"):
+        assert "盗窃" in parse_query(text, SEG, TH).expansions, text
     assert len(TH.entries) >= 400
