@@ -82,6 +82,11 @@ def settings() -> tuple[str, str, str | None, str]:
     return corpus, index, model, data
 
 
+def records_choices() -> bool:
+    """Whether the measures users add to the excerpt are logged with their question, as training data (``INDEXER_FEEDBACK=1``)."""
+    return os.environ.get("INDEXER_FEEDBACK") == "1"
+
+
 @st.cache_resource(show_spinner=False)
 def get_service(corpus: str, index: str, model: str | None, data: str) -> ix.IndexService:
     """One service per process: the model and the index are loaded once and shared by every session."""
@@ -179,30 +184,42 @@ def ensure_index(service: ix.IndexService, corpus: str, index: str, model: str |
 
 # ---------------------------------------------------------------- the selection (clerks)
 
+FEEDBACK_NOTE = "已开启训练记录：加入摘录的条款会连同问题记在本机（索引文件夹的 feedback.tsv），用于按本院的提问改进排序。"
+
 
 def selection() -> dict[str, ix.Clause]:
     return st.session_state.setdefault("selection", {})
 
 
-def toggle_clause(clause: ix.Clause) -> None:
+#: logs that a measure was chosen for a question (IndexService.record_choice), when the page records choices
+Recorder = Callable[[str, str], object]
+
+
+def toggle_clause(clause: ix.Clause, question: str | None = None, record: Recorder | None = None) -> None:
     chosen = selection()
     if clause.chunk_id in chosen:
         del chosen[clause.chunk_id]
-    else:
-        chosen[clause.chunk_id] = clause
+        return
+    chosen[clause.chunk_id] = clause
+    if question and record is not None:
+        try:
+            record(question, clause.chunk_id)
+        except ix.IndexerError as exc:
+            # the excerpt matters more than the log: say so once in the server log, keep going
+            log.warning("choice not recorded: %s", exc)
 
 
 def clear_selection() -> None:
     st.session_state["selection"] = {}
 
 
-def select_button(clause: ix.Clause, key: str) -> None:
+def select_button(clause: ix.Clause, key: str, question: str | None = None, record: Recorder | None = None) -> None:
     chosen = clause.chunk_id in selection()
     st.button(
         "✓ 已加入摘录（点击移出）" if chosen else "＋ 加入摘录",
         key=key,
         on_click=toggle_clause,
-        args=(clause,),
+        args=(clause, question, record),
         type="secondary" if chosen else "tertiary",
     )
 
@@ -210,7 +227,16 @@ def select_button(clause: ix.Clause, key: str) -> None:
 # ---------------------------------------------------------------- one result
 
 
-def render_hit(view: ix.IndexView, hit: ix.Hit, terms: tuple[str, ...], key: str, found: bool = True, similar: bool = True) -> None:
+def render_hit(
+    view: ix.IndexView,
+    hit: ix.Hit,
+    terms: tuple[str, ...],
+    key: str,
+    found: bool = True,
+    similar: bool = True,
+    question: str | None = None,
+    record: Recorder | None = None,
+) -> None:
     chunk = hit.chunk
     clause = view.clause(hit)
     relevance = hit.signals.get("relevance", 0.0) if found else 0.0
@@ -231,7 +257,7 @@ def render_hit(view: ix.IndexView, hit: ix.Hit, terms: tuple[str, ...], key: str
         strip, button = st.columns([4, 1], vertical_alignment="center")
         strip.code(ix.copy_text(clause), language=None)
         with button:
-            select_button(clause, f"sel-{key}")
+            select_button(clause, f"sel-{key}", question, record)
         if similar:
             with st.expander("其他文件中的相似条款"):
                 render_similar(view, chunk.chunk_id, key)
@@ -271,7 +297,7 @@ def take_pick(pick_key: str, box_key: str) -> None:
     st.session_state[pick_key] = None
 
 
-def search_view(view: ix.IndexView) -> None:
+def search_view(view: ix.IndexView, record: Recorder | None = None) -> None:
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(
         "输入问题或关键词（回车检索）",
@@ -320,8 +346,10 @@ def search_view(view: ix.IndexView) -> None:
             )
         st.markdown(f"**相关条款 {len(answer.hits)} 条**")
         st.caption("每条下方的灰色条是「条款原文＋出处」，点右侧按钮即可复制。")
+        if record is not None:
+            st.caption(FEEDBACK_NOTE)
         for hit in answer.hits:
-            render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}")
+            render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", question=query, record=record)
     else:
         # confidence below 0.6 (indexer.answer.FOUND_THRESHOLD): no answer is quoted, the ranked hits are offered unconfirmed
         st.warning(
@@ -331,8 +359,10 @@ def search_view(view: ix.IndexView) -> None:
         )
         if answer.hits:
             with st.expander(f"可能相关的条款 {len(answer.hits)} 条（未经确认，仅供参考）", expanded=True):
+                if record is not None:
+                    st.caption(FEEDBACK_NOTE)
                 for hit in answer.hits:
-                    render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False)
+                    render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False, question=query, record=record)
 
 
 # ---------------------------------------------------------------- 主题比较 (researchers)
@@ -648,7 +678,7 @@ def main() -> None:
     with search_tab:
         if n_sel:
             st.caption(f"已加入摘录 {n_sel} 条 · 在「摘录导出」中下载 Word / Markdown")
-        guarded("检索出错", search_view, view, service=service)
+        guarded("检索出错", search_view, view, service.record_choice if records_choices() else None, service=service)
     with compare_tab:
         guarded("比较出错", compare_view, view, service=service)
     with library_tab:

@@ -1,4 +1,4 @@
-"""The command-line interface: ``python -m indexer chunks|build|search|ask|eval|train|tune``.
+"""The command-line interface: ``python -m indexer chunks|build|search|ask|eval|train|feedback|tune``.
 
 Output contract: ``--json`` prints machine-readable JSON on stdout.  Errors are
 one line on stderr, exit status 2 for bad usage or input, 1 for other failures;
@@ -258,6 +258,29 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from .feedback import FEEDBACK_FILE, write_questions
+
+    questions, choices, dropped = _service(args).feedback_questions()
+    if not choices:
+        print(
+            f"no choices recorded in {Path(args.index) / FEEDBACK_FILE}; run the page with INDEXER_FEEDBACK=1 to record them",
+            file=sys.stderr,
+        )
+    if args.json:
+        rows = [{"query": q.query, "relevant": sorted(q.relevant)} for q in questions]
+        print(json.dumps({"questions": rows, "choices": choices, "dropped": dropped}, ensure_ascii=False))
+    else:
+        text = write_questions(args.out, questions)
+        if not args.out:
+            sys.stdout.write(text)
+    if choices:
+        gone = f"; {dropped} dropped (measures no longer in the index)" if dropped else ""
+        where = f" → {args.out}" if args.out and not args.json else ""
+        print(f"{len(questions)} questions from {choices} choices{gone}{where}", file=sys.stderr)
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .associations import parse
     from .evaluation import load_questions
@@ -380,6 +403,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "feedback",
+        help="the measures users chose for their questions (logged by the page with INDEXER_FEEDBACK=1) as training questions",
+    )
+    p.add_argument("--out", metavar="FILE", help="write the query<TAB>relevant TSV here (default: standard output)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    index_args(p, "encoder (default: the one the index was built with)")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser(
         "tune",

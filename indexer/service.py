@@ -30,6 +30,7 @@ from .corpus import MAX_UPLOAD_BYTES, Library, add_document, remove_document
 from .errors import BadInputError
 from .evaluation import Question, evaluate, evaluate_answers
 from .export import Clause, clause_from_hit
+from .feedback import Choice, FeedbackLog, aggregate
 from .fusion import FusionModels
 from .highlight import query_terms
 from .loading import READERS, SUPPORTED_SUFFIXES, Reader, formats_label, load_corpus, load_document, upload_types
@@ -126,6 +127,13 @@ class IndexView:
     def query_terms(self, text: str) -> tuple[str, ...]:
         """The words of ``text`` to highlight in results."""
         return query_terms(self.searcher.parse(text))
+
+    def label_of(self, chunk_id: str) -> str | None:
+        """The label training and evaluation files use for ``chunk_id`` (``doc_id#measure_no``); None when not in this version."""
+        try:
+            return self.searcher.data.chunks[self.searcher.position(chunk_id)].key
+        except BadInputError:
+            return None
 
     def evaluate(self, questions: Sequence[Question], modes: Sequence[str] = MODES) -> dict[str, dict[str, float]]:
         """Ranking metrics of each mode on labelled ``questions`` (:func:`indexer.evaluation.evaluate`)."""
@@ -317,6 +325,22 @@ class IndexService:
         models = train(searcher, answerable, unanswerable, mine_associations=mine_associations)
         version = publish_models(self.index_dir, models)
         return version, models
+
+    # ------------------------------------------------------------------ the users' choices (:mod:`indexer.feedback`)
+
+    def record_choice(self, question: str, chunk_id: str) -> Choice:
+        """Log that ``chunk_id`` was chosen for ``question`` (the page does, with ``INDEXER_FEEDBACK=1``)."""
+        return FeedbackLog(self.index_dir).record(question, chunk_id)
+
+    def feedback_questions(self) -> tuple[list[Question], int, int]:
+        """The logged choices as training questions on the live version: (questions, choices, choices dropped).
+
+        A choice of a measure this version no longer holds is dropped.
+        """
+        log_ = FeedbackLog(self.index_dir)
+        choices = log_.choices()
+        questions, dropped = aggregate(choices, self.view().label_of)
+        return questions, len(choices), dropped
 
     # ------------------------------------------------------------------ documents on their own
 

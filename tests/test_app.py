@@ -261,6 +261,33 @@ def test_documents_view_lists_every_document_as_cards(app: AppTest, monkeypatch:
     assert any("已收录 4 份文件，共" in m.value for m in app.markdown)
 
 
+def test_choices_are_logged_with_their_question_only_when_asked_to(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer.feedback import FEEDBACK_FILE, FeedbackLog
+
+    corpus, index = copy_index(built, tmp_path)
+    monkeypatch.delenv("INDEXER_FEEDBACK", raising=False)
+    at = ask(_app(monkeypatch, corpus, index), "法官惩戒")
+    next(b for b in at.button if b.key and b.key.startswith("sel-q-")).click().run()
+    assert len(at.session_state["selection"]) == 1 and not (index / FEEDBACK_FILE).exists()
+
+    monkeypatch.setenv("INDEXER_FEEDBACK", "1")
+    at = ask(_app(monkeypatch, corpus, index), "法官惩戒")
+    assert any("已开启训练记录" in c.value for c in at.caption)
+    add = [b for b in at.button if b.key and b.key.startswith("sel-q-")][1]
+    add.click().run()
+    chosen = list(at.session_state["selection"])
+    assert not at.exception and len(chosen) == 1
+    assert [(c.query, c.chunk_id) for c in FeedbackLog(index).choices()] == [("法官惩戒", chosen[0])]
+    # taking it out of the excerpt is not a label
+    next(b for b in at.button if b.key == add.key).click().run()
+    assert not at.session_state["selection"] and len(FeedbackLog(index).choices()) == 1
+    # a log that cannot be written costs the log, never the excerpt
+    (index / FEEDBACK_FILE).unlink()
+    (index / FEEDBACK_FILE).mkdir()
+    add.click().run()
+    assert not at.exception and not at.error and len(at.session_state["selection"]) == 1
+
+
 def test_library_csv_download_neutralises_formulas(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 14.15: a title starting with = + - @ is not a spreadsheet formula in the offered CSV."""
     corpus, index = copy_index(built, tmp_path)

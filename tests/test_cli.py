@@ -338,6 +338,41 @@ def test_train_can_mine_associations_from_the_questions(
     assert code == 0 and "associations: none mined" in out
 
 
+def test_feedback_exports_the_logged_choices_as_training_questions(
+    hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from indexer.feedback import FeedbackLog
+
+    index = tmp_path / "index"
+    shutil.copytree(hash_index, index)
+    code, out, err = run(capsys, "feedback", "--index", str(index))
+    assert code == 0 and out == "query\trelevant\n" and "no choices recorded" in err and "INDEXER_FEEDBACK=1" in err
+    log = FeedbackLog(index)
+    log.record("个人破产制度", "gd_courts_judicial_reform_2021#5")
+    log.record("网上立案", "rules_articles#2")
+    log.record("网上立案", "gd_courts_judicial_reform_2021#18")
+    log.record("网上立案", "removed_doc#1")
+    code, out, err = run(capsys, "feedback", "--index", str(index))
+    assert code == 0 and out.splitlines() == [
+        "query\trelevant",
+        "个人破产制度\tgd_courts_judicial_reform_2021#5",
+        "网上立案\tgd_courts_judicial_reform_2021#18,rules_articles#2",
+    ]
+    assert "2 questions from 4 choices; 1 dropped" in err
+    code, out, _ = run(capsys, "feedback", "--index", str(index), "--json")
+    assert json.loads(out)["dropped"] == 1 and json.loads(out)["questions"][0]["relevant"] == ["gd_courts_judicial_reform_2021#5"]
+    q = tmp_path / "q.tsv"
+    code, out, err = run(capsys, "feedback", "--index", str(index), "--out", str(q))
+    assert code == 0 and out == "" and str(q) in err
+    # the court's own logs train its index
+    code, out, err = run(capsys, "train", "--queries", str(q), "--index", str(index))
+    assert code == 0, err
+    code, out, err = run(capsys, "feedback", "--index", str(index), "--out", str(tmp_path / "no" / "q.tsv"))
+    assert code == 2 and "cannot write" in err
+
+
 def test_train_without_answerable_questions_is_exit_2(hash_index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     u = tmp_path / "u.tsv"
     u.write_text("query\trelevant\n明天天气怎么样\t\n", encoding="utf-8")

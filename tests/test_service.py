@@ -240,3 +240,25 @@ def test_formats_and_chunking_without_an_index(tmp_path: Path) -> None:
     ((doc, layout, coverage),) = IndexService.chunk(shutil.copy(REFORM_PLAN, tmp_path))
     assert doc.title == "2021年全省法院司法改革工作要点" and coverage.measures == 24 and len(layout.chunks) >= 24
     assert len(IndexService.chunk(DATA)) == 3
+
+
+def test_choices_become_training_questions_of_the_live_version(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA, corpus)
+    shutil.copy(REFORM_PLAN, corpus / "改革要点.txt")
+    svc = IndexService(corpus, tmp_path / "index", model="hash")
+    svc.ensure_built()
+    hits = svc.search("个人破产", top_k=2).hits
+    for h in hits:
+        svc.record_choice("个人破产怎么办", h.chunk.chunk_id)
+    svc.record_choice("个人破产怎么办", hits[0].chunk.chunk_id)  # chosen again: one label
+    svc.record_choice("网上立案", "no_such_doc#9")
+    questions, choices, dropped = svc.feedback_questions()
+    assert choices == 4 and dropped == 1
+    assert [q.query for q in questions] == ["个人破产怎么办"]
+    assert questions[0].relevant == {h.chunk.key for h in hits}
+    assert svc.view().label_of("no_such_doc#9") is None
+    # a removed document's choices drop out of the next export
+    svc.remove("改革要点")
+    questions, _, dropped = svc.feedback_questions()
+    assert dropped == 1 + sum(h.chunk.doc_id == "改革要点" for h in [*hits, hits[0]])

@@ -1,0 +1,130 @@
+"""Training questions from use: the measures users chose for a question.
+
+A judge who asks 判决赢了但是拿不到钱 and adds 第18条 to the excerpt has said which
+measure answers that question.  When the page runs with ``INDEXER_FEEDBACK=1``
+each such choice is appended to ``feedback.tsv`` in the index folder (time,
+question, chunk id; nothing else, and it never leaves the machine).
+``python -m indexer feedback --index DIR --out FILE`` turns the log into a
+``query<TAB>relevant`` file (one row per question, every measure chosen for it),
+the format ``train --queries`` and ``tune --pairs`` read: the court's own logs.
+
+A choice is a positive label only: removing a measure from the excerpt later is
+not recorded as "not relevant" (the user may simply be done with it).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BadInputError, IndexWriteError
+from .evaluation import Question
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_FILE = "feedback.tsv"
+HEADER = "time\tquery\tchunk_id\n"
+#: a question longer than the page accepts is not one of its questions
+MAX_QUERY_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One measure chosen for one question."""
+
+    time: str
+    query: str
+    chunk_id: str
+
+
+def _clean(text: str) -> str:
+    # one field on one line: tabs and line breaks would split the record
+    return " ".join(text.split())
+
+
+class FeedbackLog:
+    """The append-only log of choices in an index folder."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.path = Path(index_dir) / FEEDBACK_FILE
+
+    def record(self, query: str, chunk_id: str, when: float | None = None) -> Choice:
+        """Append one choice; raises :class:`IndexWriteError` when the log cannot be written."""
+        q, c = _clean(query), _clean(chunk_id)
+        if not q or not c or len(q) > MAX_QUERY_CHARS:
+            raise BadInputError("a choice needs a question (at most 500 characters) and a measure")
+        choice = Choice(time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(when)), q, c)
+        line = f"{choice.time}\t{choice.query}\t{choice.chunk_id}\n".encode()
+        try:
+            # O_APPEND and one write per record: concurrent sessions never interleave within a line
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                if os.fstat(fd).st_size == 0:
+                    os.write(fd, HEADER.encode())
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot record the choice in {self.path} ({exc.strerror or exc}); check the index folder's permissions"
+            ) from None
+        return choice
+
+    def choices(self) -> list[Choice]:
+        """Every recorded choice, oldest first; malformed lines are skipped with a warning."""
+        if not self.path.is_file():
+            return []
+        out, bad = [], 0
+        with self.path.open(encoding="utf-8", errors="replace", newline="") as fh:
+            for i, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)):
+                if i == 0 and row == HEADER.strip().split("\t"):
+                    continue
+                if len(row) != 3 or not all(field.strip() for field in row):
+                    bad += 1
+                    continue
+                out.append(Choice(*(field.strip() for field in row)))
+        if bad:
+            log.warning("%s: %d malformed lines skipped", self.path, bad)
+        return out
+
+    def questions(self, label_of: Callable[[str], str | None] | None = None) -> tuple[list[Question], int]:
+        """One question per distinct question text with every measure chosen for it, and how many choices were dropped.
+
+        ``label_of`` maps a chunk id to the label training files use for it
+        (``doc_id#measure_no``), or to None when the index no longer holds it
+        (a document removed or renumbered): such choices are dropped.
+        """
+        return aggregate(self.choices(), label_of)
+
+
+def aggregate(choices: Iterable[Choice], label_of: Callable[[str], str | None] | None = None) -> tuple[list[Question], int]:
+    """Choices grouped by question text, in order of first choice; (questions, choices dropped as unknown)."""
+    chosen: dict[str, dict[str, None]] = {}
+    dropped = 0
+    for c in choices:
+        label = label_of(c.chunk_id) if label_of is not None else c.chunk_id
+        if label is None:
+            dropped += 1
+            continue
+        chosen.setdefault(c.query, {})[label] = None
+    return [Question(q, frozenset(ids)) for q, ids in chosen.items()], dropped
+
+
+def write_questions(path: str | Path | None, questions: Iterable[Question]) -> str:
+    """The questions as a ``query<TAB>relevant`` TSV (written to ``path`` when given); returns the text."""
+    lines = ["query\trelevant"] + [f"{q.query}\t{','.join(sorted(q.relevant))}" for q in questions]
+    text = "\n".join(lines) + "\n"
+    if path is not None:
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"cannot write {path} ({exc.strerror or exc}); choose another --out file") from None
+    return text
+
+
+__all__ = ["FEEDBACK_FILE", "Choice", "FeedbackLog", "aggregate", "write_questions"]
