@@ -43,11 +43,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(corpus: Path, index: Path, log: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free local port; yields its URL once it answers its health check."""
+def streamlit_server(corpus: Path, index: Path, log: Path, **settings: str) -> Iterator[str]:
+    """`streamlit run app.py` on a free local port, with ``settings`` as environment; yields its URL once it answers its health check."""
     port = free_port()
     env = {**os.environ, "INDEXER_CORPUS": str(corpus), "INDEXER_INDEX": str(index)}
     env.pop("INDEXER_MODEL", None)
+    env.pop("INDEXER_FEEDBACK", None)
+    env.update(settings)
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true"]
     # a fixed local address: no network lookups, nothing reachable from outside
     cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
@@ -233,6 +235,23 @@ def test_html_in_a_document_and_a_query_shows_as_text(built: Path, browser: obje
         assert page.locator("img[src=x]").count() == 0
         assert page.locator("script", has_text="alert(").count() == 0
         screenshot(page, "hostile-1280.png")
+        assert not dialogs
+
+
+def test_a_measure_added_to_the_excerpt_is_logged_with_its_question(built: Path, browser: object, tmp_path: Path) -> None:
+    from indexer.feedback import FeedbackLog
+
+    corpus, index = copy_index(built, tmp_path)
+    with streamlit_server(corpus, index, tmp_path / "streamlit.log", INDEXER_FEEDBACK="1") as url:
+        page, dialogs = open_page(browser, url, 1280)
+        ask(page, "法官惩戒")
+        expect(page.get_by_text("已开启训练记录", exact=False).first).to_be_visible(timeout=WAIT_MS)
+        settle(page)
+        page.get_by_role("button", name="＋ 加入摘录").first.click()
+        expect(page.get_by_role("button", name=re.compile("已加入摘录")).first).to_be_visible(timeout=WAIT_MS)
+        settle(page)
+        choices = FeedbackLog(index).choices()
+        assert [c.query for c in choices] == ["法官惩戒"] and choices[0].chunk_id
         assert not dialogs
 
 
