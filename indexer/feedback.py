@@ -92,18 +92,14 @@ class FeedbackLog:
             log.warning("%s: %d malformed lines skipped", self.path, bad)
         return out
 
-    def questions(self, label_of: Callable[[str], str | None] | None = None) -> tuple[list[Question], int]:
-        """One question per distinct question text with every measure chosen for it, and how many choices were dropped.
-
-        ``label_of`` maps a chunk id to the label training files use for it
-        (``doc_id#measure_no``), or to None when the index no longer holds it
-        (a document removed or renumbered): such choices are dropped.
-        """
-        return aggregate(self.choices(), label_of)
-
 
 def aggregate(choices: Iterable[Choice], label_of: Callable[[str], str | None] | None = None) -> tuple[list[Question], int]:
-    """Choices grouped by question text, in order of first choice; (questions, choices dropped as unknown)."""
+    """One question per distinct question text with every measure chosen for it, in order of first choice; and how many choices were dropped.
+
+    ``label_of`` maps a chunk id to the label training files use for it
+    (``doc_id#measure_no``), or to None when the index no longer holds it
+    (a document removed or renumbered): such choices are dropped.
+    """
     chosen: dict[str, dict[str, None]] = {}
     dropped = 0
     for c in choices:

@@ -214,13 +214,14 @@ class Searcher:
 
     @models.setter
     def models(self, models: FusionModels | None) -> None:
+        # the associations table the ranker reads: the one its models carry, else the package's
+        table = table_for(models.associations) if models is not None else package_associations()
         if models is not None:
             if models.encoder != self.data.model_id:
                 raise IndexMismatchError(
                     f"the ranking models of index {self.data.path} were fitted to encoder '{models.encoder}', "
                     f"not '{self.data.model_id}'; rebuild the index or retrain them: python -m indexer train … --index {self.data.path}"
                 )
-            table = table_for(models.associations)
             if models.ranker is not None:
                 check_signals(models.ranker.features, f"the ranker of index {self.data.path}")
                 check_fitted_with(models.ranker.features, models.ranker.info, table, f"the ranker of index {self.data.path}")
@@ -231,8 +232,7 @@ class Searcher:
                         f"the calibrator of index {self.data.path} reads evidence this version does not compute "
                         f"({', '.join(unknown)}); retrain it: python -m indexer train … --index {self.data.path}"
                     )
-        #: the associations table the ranker reads: the one its models carry, else the package's
-        self.associations = table_for(models.associations) if models is not None else package_associations()
+        self.associations = table
         self._models = models
 
     @property

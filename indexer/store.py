@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from .associations import table_for
 from .bm25 import BM25Index
 from .dense import DenseIndex
 from .errors import BadInputError, IndexBusyError, IndexDamagedError, IndexerError, IndexMismatchError, IndexMissingError, IndexWriteError
@@ -296,7 +297,7 @@ def models_record(models: FusionModels) -> dict[str, Any]:
         "features": list(models.ranker.features) if models.ranker is not None else [],
         "calibrator_features": list(models.calibrator.features) if models.calibrator is not None else [],
         # the associations table the ranker reads: "package" (indexer/data/associations.tsv) or the SHA-256 of its own
-        "associations": hashlib.sha256(models.associations.encode("utf-8")).hexdigest() if models.associations else "package",
+        "associations": table_for(models.associations).sha256 if models.associations else "package",
     }
 
 

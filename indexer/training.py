@@ -33,7 +33,7 @@ import numpy as np
 
 from .answer import FOUND_THRESHOLD, decide
 from .associations import SIGNAL, Associations, Example, merged, mine, package_associations, to_text
-from .evaluation import Question
+from .evaluation import Question, ranking_metrics
 from .fusion import Calibrator, FusionModels, LinearRanker, train_calibrator, train_ranker
 from .search import CALIBRATION_FEATURES, FEATURES, Searcher
 from .signals import Candidates
@@ -101,14 +101,12 @@ def ranking_lists(
     return [(p.X[:, cols], p.y) for p in prepare(searcher, questions)]
 
 
-def fit_ranker(
-    prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None, table: Associations | None = None
-) -> LinearRanker:
-    """Fit the ranker on the answerable questions of ``prepared``; ``table`` is the associations it will serve with (the searcher's by default)."""
+def fit_ranker(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, info: dict | None = None) -> LinearRanker:
+    """Fit the ranker on the answerable questions of ``prepared``, to serve with their searcher's associations table."""
     cols = [FEATURES.index(f) for f in features]
     if SIGNAL in features and prepared:
         # the signal's weight holds for this table only; the searcher refuses the ranker with another
-        info = {**(info or {}), "associations": (table or prepared[0].searcher.associations).sha256}
+        info = {**(info or {}), "associations": prepared[0].searcher.associations.sha256}
     return train_ranker(
         [(p.X[:, cols], p.y) for p in prepared if p.question.relevant], tuple(features), l2=RANKER_L2, info=info, monotone=RANKER_MONOTONE
     )
@@ -193,7 +191,8 @@ def prepare_cross_fitted(searcher: Searcher, answerable: Sequence[Question], bas
 def cv_mrr(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, k: int = MINING_FOLDS) -> float:
     """MRR@10 of rankers fitted on ``k - 1`` folds of the answerable questions, on the fold left out."""
     answerable = [p for p in prepared if p.question.relevant]
-    total = 0.0
+    ranked: list[list[str]] = []
+    relevant: list[frozenset[str]] = []
     for fold in _folds(len(answerable), k):
         inside = set(fold.tolist())
         rest = [p for i, p in enumerate(answerable) if i not in inside]
@@ -202,9 +201,10 @@ def cv_mrr(prepared: Sequence[Prepared], features: Sequence[str] = FEATURES, k: 
         ranker = fit_ranker(rest, features)
         for i in fold:
             p = answerable[int(i)]
-            hits = np.flatnonzero(p.y[np.argsort(-scored(p, ranker), kind="stable")[:10]] > 0)
-            total += 1.0 / (hits[0] + 1) if hits.size else 0.0
-    return round(float(total) / len(answerable), 4) if answerable else 0.0
+            order = np.argsort(-scored(p, ranker), kind="stable")[:10]
+            ranked.append([p.searcher.data.chunks[int(p.candidates.ids[j])].key for j in order])
+            relevant.append(p.question.relevant)
+    return round(ranking_metrics(ranked, relevant)["MRR@10"] * len(ranked) / len(answerable), 4) if answerable else 0.0
 
 
 def _digest(questions: Sequence[Question]) -> str:
@@ -251,12 +251,13 @@ def train(
             prepared = mined
             searcher.associations = table
         else:
-            prepared, table = without, base
+            prepared = without
     prepared += prepare(searcher, unanswerable)
-    ranker = fit_ranker(prepared, features, info=info, table=table)
+    ranker = fit_ranker(prepared, features, info=info)
     rows, labels = outcome_rows(prepared, ranker)
     calibrator = fit_calibrator(rows, labels, info={"unanswerable_sha": _digest(unanswerable)}) if len(set(labels.tolist())) == 2 else None
-    carried = table.text if table is not base or (base.sha256 != package_associations().sha256) else ""
+    # the package's table ships with the code; any other travels with the models
+    carried = "" if searcher.associations is package_associations() else searcher.associations.text
     models = FusionModels.make(searcher.encoder.model_id, ranker, calibrator, origin="trained", associations=carried)
     searcher.models = models
     return models

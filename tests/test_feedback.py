@@ -14,14 +14,14 @@ from indexer.feedback import FEEDBACK_FILE, Choice, FeedbackLog, aggregate, writ
 
 def test_choices_are_appended_and_read_back_in_order(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path)
-    assert log.choices() == [] and log.questions() == ([], 0)
+    assert log.choices() == [] and aggregate(log.choices()) == ([], 0)
     a = log.record("判决赢了但是拿不到钱", "gd#18", when=0)
     log.record("法官惩戒", "judges_law#46")
     log.record("判决赢了但是拿不到钱", "gd#19")
     assert (tmp_path / FEEDBACK_FILE).read_text(encoding="utf-8").startswith("time\tquery\tchunk_id\n")
     choices = log.choices()
     assert choices[0] == a and [c.chunk_id for c in choices] == ["gd#18", "judges_law#46", "gd#19"]
-    questions, dropped = log.questions()
+    questions, dropped = aggregate(log.choices())
     assert dropped == 0
     assert questions == [
         Question("判决赢了但是拿不到钱", frozenset({"gd#18", "gd#19"})),

@@ -160,15 +160,20 @@ def test_mined_associations_that_do_not_rank_better_in_cross_validation_are_not_
 def test_cross_validated_mrr_of_a_signal_that_names_the_answer_is_one(hash_index: Path) -> None:
     from indexer.training import Prepared, cv_mrr
 
+    from types import SimpleNamespace
+
     searcher = Searcher.open(hash_index)
     rng = np.random.default_rng(0)
+    candidates = SimpleNamespace(ids=np.arange(20))  # the index's first 20 chunks
     prepared = []
     for i in range(10):
         y = np.zeros(20)
-        y[rng.integers(20)] = 1
+        answer = int(rng.integers(20))
+        y[answer] = 1
         X = rng.normal(size=(20, len(FEATURES)))
         X[:, FEATURES.index("bm25")] = y * 5
-        prepared.append(Prepared(searcher, Question(f"q{i}", frozenset({"x"})), None, X, y))
+        question = Question(f"q{i}", frozenset({searcher.data.chunks[answer].key}))
+        prepared.append(Prepared(searcher, question, candidates, X, y))
     assert cv_mrr(prepared, ("bm25",)) == 1.0
     for p in prepared:
         p.X[:, FEATURES.index("bm25")] = 0.0  # no evidence: ties keep candidate order
