@@ -184,7 +184,9 @@ def ensure_index(service: ix.IndexService, corpus: str, index: str, model: str |
 
 # ---------------------------------------------------------------- the selection (clerks)
 
-FEEDBACK_NOTE = "已开启训练记录：加入摘录的条款会连同问题记在本机（索引文件夹的 feedback.tsv），用于按本院的提问改进排序。"
+FEEDBACK_NOTE = (
+    "已开启训练记录：加入摘录的条款（或「以上都不相关」）会连同问题记在本机（索引文件夹的 feedback.tsv），用于按本院的提问改进排序。"
+)
 
 
 def selection() -> dict[str, ix.Clause]:
@@ -297,7 +299,32 @@ def take_pick(pick_key: str, box_key: str) -> None:
     st.session_state[pick_key] = None
 
 
-def search_view(view: ix.IndexView, record: Recorder | None = None) -> None:
+def mark_nothing(question: str, service: ix.IndexService) -> None:
+    try:
+        service.record_nothing(question)
+    except ix.IndexerError as exc:
+        log.warning("mark not recorded: %s", exc)
+    st.session_state.setdefault("marked_nothing", set()).add(question)
+
+
+def nothing_button(question: str, service: ix.IndexService) -> None:
+    """以上都不相关: the question is logged as answered by none of the measures shown (the calibrator's negatives)."""
+    if question in st.session_state.get("marked_nothing", set()):
+        st.caption("已记为「以上都不相关」。")
+        return
+    st.button(
+        "以上都不相关",
+        key="nothing",
+        on_click=mark_nothing,
+        args=(question, service),
+        type="tertiary",
+        help="记入训练记录：上面的条款都没有回答这个问题",
+    )
+
+
+def search_view(view: ix.IndexView, feedback: ix.IndexService | None = None) -> None:
+    """The search tab; ``feedback`` is the service that keeps the training log, when the page keeps one."""
+    record = feedback.record_choice if feedback is not None else None
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(
         "输入问题或关键词（回车检索）",
@@ -350,6 +377,8 @@ def search_view(view: ix.IndexView, record: Recorder | None = None) -> None:
             st.caption(FEEDBACK_NOTE)
         for hit in answer.hits:
             render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", question=query, record=record)
+        if feedback is not None:
+            nothing_button(query, feedback)
     else:
         # confidence below 0.6 (indexer.answer.FOUND_THRESHOLD): no answer is quoted, the ranked hits are offered unconfirmed
         st.warning(
@@ -363,6 +392,8 @@ def search_view(view: ix.IndexView, record: Recorder | None = None) -> None:
                     st.caption(FEEDBACK_NOTE)
                 for hit in answer.hits:
                     render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False, question=query, record=record)
+                if feedback is not None:
+                    nothing_button(query, feedback)
 
 
 # ---------------------------------------------------------------- 主题比较 (researchers)
@@ -678,7 +709,7 @@ def main() -> None:
     with search_tab:
         if n_sel:
             st.caption(f"已加入摘录 {n_sel} 条 · 在「摘录导出」中下载 Word / Markdown")
-        guarded("检索出错", search_view, view, service.record_choice if records_choices() else None, service=service)
+        guarded("检索出错", search_view, view, service if records_choices() else None, service=service)
     with compare_tab:
         guarded("比较出错", compare_view, view, service=service)
     with library_tab:

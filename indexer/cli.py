@@ -261,23 +261,27 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_feedback(args: argparse.Namespace) -> int:
     from .feedback import FEEDBACK_FILE, write_questions
 
-    questions, choices, dropped = _service(args).feedback_questions()
-    if not choices:
+    got = _service(args).feedback_questions()
+    if not got.choices:
         print(
             f"no choices recorded in {Path(args.index) / FEEDBACK_FILE}; run the page with INDEXER_FEEDBACK=1 to record them",
             file=sys.stderr,
         )
     if args.json:
-        rows = [{"query": q.query, "relevant": sorted(q.relevant)} for q in questions]
-        print(json.dumps({"questions": rows, "choices": choices, "dropped": dropped}, ensure_ascii=False))
+        rows = [{"query": q.query, "relevant": sorted(q.relevant)} for q in got.answerable]
+        none = [q.query for q in got.unanswerable]
+        print(json.dumps({"questions": rows, "unanswerable": none, "choices": got.choices, "dropped": got.dropped}, ensure_ascii=False))
     else:
-        text = write_questions(args.out, questions)
+        text = write_questions(args.out, got.answerable)
         if not args.out:
             sys.stdout.write(text)
-    if choices:
-        gone = f"; {dropped} dropped (measures no longer in the index)" if dropped else ""
+        if args.unanswerable_out:
+            write_questions(args.unanswerable_out, got.unanswerable)
+    if got.choices:
+        gone = f"; {got.dropped} dropped (measures no longer in the index)" if got.dropped else ""
         where = f" → {args.out}" if args.out and not args.json else ""
-        print(f"{len(questions)} questions from {choices} choices{gone}{where}", file=sys.stderr)
+        none = f"; {len(got.unanswerable)} marked as answered by none of the measures shown" if got.unanswerable else ""
+        print(f"{len(got.answerable)} questions from {got.choices} records{gone}{where}{none}", file=sys.stderr)
     return 0
 
 
@@ -409,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the measures users chose for their questions (logged by the page with INDEXER_FEEDBACK=1) as training questions",
     )
     p.add_argument("--out", metavar="FILE", help="write the query<TAB>relevant TSV here (default: standard output)")
+    p.add_argument(
+        "--unanswerable-out",
+        metavar="FILE",
+        help="also write the questions marked 以上都不相关 here (empty relevant), for train --unanswerable",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_feedback)

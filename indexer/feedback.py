@@ -9,7 +9,10 @@ question, chunk id; nothing else, and it never leaves the machine).
 the format ``train --queries`` and ``tune --pairs`` read: the court's own logs.
 
 A choice is a positive label only: removing a measure from the excerpt later is
-not recorded as "not relevant" (the user may simply be done with it).
+not recorded as "not relevant" (the user may simply be done with it).  The page
+also offers 以上都不相关: the question is logged with :data:`NOTHING`, and is
+exported as a question whose top-ranked measure was wrong — the outcome the
+found/not-found calibrator learns (``train --unanswerable``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ FEEDBACK_FILE = "feedback.tsv"
 HEADER = "time\tquery\tchunk_id\n"
 #: a question longer than the page accepts is not one of its questions
 MAX_QUERY_CHARS = 500
+#: recorded in place of a chunk id: none of the measures shown answers the question (the calibrator's negatives)
+NOTHING = "-"
 
 
 @dataclass(frozen=True)
@@ -93,22 +98,48 @@ class FeedbackLog:
         return out
 
 
-def aggregate(choices: Iterable[Choice], label_of: Callable[[str], str | None] | None = None) -> tuple[list[Question], int]:
-    """One question per distinct question text with every measure chosen for it, in order of first choice; and how many choices were dropped.
+@dataclass(frozen=True)
+class Collected:
+    """The log as training questions."""
+
+    #: one per question with a chosen measure: every measure chosen for it (labels, ``doc_id#measure_no``)
+    answerable: tuple[Question, ...]
+    #: questions marked as answered by none of the measures shown, and never answered by a choice
+    unanswerable: tuple[Question, ...]
+    #: records read
+    choices: int
+    #: choices of measures the index no longer holds
+    dropped: int
+
+
+def aggregate(choices: Iterable[Choice], label_of: Callable[[str], str | None] | None = None) -> Collected:
+    """The choices grouped by question text, in order of first record.
 
     ``label_of`` maps a chunk id to the label training files use for it
     (``doc_id#measure_no``), or to None when the index no longer holds it
-    (a document removed or renumbered): such choices are dropped.
+    (a document removed or renumbered): such choices are dropped.  A question
+    marked :data:`NOTHING` counts as unanswerable unless a measure was chosen
+    for it too (the user found one after all).
     """
     chosen: dict[str, dict[str, None]] = {}
-    dropped = 0
+    nothing: dict[str, None] = {}
+    n = dropped = 0
     for c in choices:
+        n += 1
+        if c.chunk_id == NOTHING:
+            nothing[c.query] = None
+            continue
         label = label_of(c.chunk_id) if label_of is not None else c.chunk_id
         if label is None:
             dropped += 1
             continue
         chosen.setdefault(c.query, {})[label] = None
-    return [Question(q, frozenset(ids)) for q, ids in chosen.items()], dropped
+    return Collected(
+        tuple(Question(q, frozenset(ids)) for q, ids in chosen.items()),
+        tuple(Question(q, frozenset()) for q in nothing if q not in chosen),
+        n,
+        dropped,
+    )
 
 
 def write_questions(path: str | Path | None, questions: Iterable[Question]) -> str:
@@ -123,4 +154,4 @@ def write_questions(path: str | Path | None, questions: Iterable[Question]) -> s
     return text
 
 
-__all__ = ["FEEDBACK_FILE", "Choice", "FeedbackLog", "aggregate", "write_questions"]
+__all__ = ["FEEDBACK_FILE", "NOTHING", "Choice", "Collected", "FeedbackLog", "aggregate", "write_questions"]

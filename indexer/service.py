@@ -30,7 +30,7 @@ from .corpus import MAX_UPLOAD_BYTES, Library, add_document, remove_document
 from .errors import BadInputError
 from .evaluation import Question, evaluate, evaluate_answers
 from .export import Clause, clause_from_hit
-from .feedback import Choice, FeedbackLog, aggregate
+from .feedback import NOTHING, Choice, Collected, FeedbackLog, aggregate
 from .fusion import FusionModels
 from .highlight import query_terms
 from .loading import READERS, SUPPORTED_SUFFIXES, Reader, formats_label, load_corpus, load_document, upload_types
@@ -332,15 +332,13 @@ class IndexService:
         """Log that ``chunk_id`` was chosen for ``question`` (the page does, with ``INDEXER_FEEDBACK=1``)."""
         return FeedbackLog(self.index_dir).record(question, chunk_id)
 
-    def feedback_questions(self) -> tuple[list[Question], int, int]:
-        """The logged choices as training questions on the live version: (questions, choices, choices dropped).
+    def record_nothing(self, question: str) -> Choice:
+        """Log that none of the measures shown answers ``question`` (the page's 以上都不相关)."""
+        return FeedbackLog(self.index_dir).record(question, NOTHING)
 
-        A choice of a measure this version no longer holds is dropped.
-        """
-        log_ = FeedbackLog(self.index_dir)
-        choices = log_.choices()
-        questions, dropped = aggregate(choices, self.view().label_of)
-        return questions, len(choices), dropped
+    def feedback_questions(self) -> Collected:
+        """The logged choices as training questions on the live version; a choice of a measure it no longer holds is dropped."""
+        return aggregate(FeedbackLog(self.index_dir).choices(), self.view().label_of)
 
     # ------------------------------------------------------------------ documents on their own
 

@@ -262,13 +262,14 @@ def test_documents_view_lists_every_document_as_cards(app: AppTest, monkeypatch:
 
 
 def test_choices_are_logged_with_their_question_only_when_asked_to(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from indexer.feedback import FEEDBACK_FILE, FeedbackLog
+    from indexer.feedback import FEEDBACK_FILE, NOTHING, FeedbackLog
 
     corpus, index = copy_index(built, tmp_path)
     monkeypatch.delenv("INDEXER_FEEDBACK", raising=False)
     at = ask(_app(monkeypatch, corpus, index), "法官惩戒")
     next(b for b in at.button if b.key and b.key.startswith("sel-q-")).click().run()
     assert len(at.session_state["selection"]) == 1 and not (index / FEEDBACK_FILE).exists()
+    assert not any(b.key == "nothing" for b in at.button)
 
     monkeypatch.setenv("INDEXER_FEEDBACK", "1")
     at = ask(_app(monkeypatch, corpus, index), "法官惩戒")
@@ -281,6 +282,10 @@ def test_choices_are_logged_with_their_question_only_when_asked_to(built: Path, 
     # taking it out of the excerpt is not a label
     next(b for b in at.button if b.key == add.key).click().run()
     assert not at.session_state["selection"] and len(FeedbackLog(index).choices()) == 1
+    # 以上都不相关: the question, marked as answered by none of the measures shown
+    next(b for b in at.button if b.key == "nothing").click().run()
+    assert any("已记为「以上都不相关」" in c.value for c in at.caption) and not any(b.key == "nothing" for b in at.button)
+    assert [c.chunk_id for c in FeedbackLog(index).choices()] == [chosen[0], NOTHING]
     # a log that cannot be written costs the log, never the excerpt
     (index / FEEDBACK_FILE).unlink()
     (index / FEEDBACK_FILE).mkdir()

@@ -343,7 +343,7 @@ def test_feedback_exports_the_logged_choices_as_training_questions(
 ) -> None:
     import shutil
 
-    from indexer.feedback import FeedbackLog
+    from indexer.feedback import NOTHING, FeedbackLog
 
     index = tmp_path / "index"
     shutil.copytree(hash_index, index)
@@ -360,14 +360,18 @@ def test_feedback_exports_the_logged_choices_as_training_questions(
         "个人破产制度\tgd_courts_judicial_reform_2021#5",
         "网上立案\tgd_courts_judicial_reform_2021#18,rules_articles#2",
     ]
-    assert "2 questions from 4 choices; 1 dropped" in err
+    assert "2 questions from 4 records; 1 dropped" in err
+    log.record("明天天气怎么样", NOTHING)
     code, out, _ = run(capsys, "feedback", "--index", str(index), "--json")
-    assert json.loads(out)["dropped"] == 1 and json.loads(out)["questions"][0]["relevant"] == ["gd_courts_judicial_reform_2021#5"]
-    q = tmp_path / "q.tsv"
-    code, out, err = run(capsys, "feedback", "--index", str(index), "--out", str(q))
-    assert code == 0 and out == "" and str(q) in err
+    got = json.loads(out)
+    assert got["dropped"] == 1 and got["questions"][0]["relevant"] == ["gd_courts_judicial_reform_2021#5"]
+    assert got["unanswerable"] == ["明天天气怎么样"] and got["choices"] == 5
+    q, u = tmp_path / "q.tsv", tmp_path / "u.tsv"
+    code, out, err = run(capsys, "feedback", "--index", str(index), "--out", str(q), "--unanswerable-out", str(u))
+    assert code == 0 and out == "" and str(q) in err and "1 marked as answered by none" in err
+    assert u.read_text(encoding="utf-8") == "query\trelevant\n明天天气怎么样\t\n"
     # the court's own logs train its index
-    code, out, err = run(capsys, "train", "--queries", str(q), "--index", str(index))
+    code, out, err = run(capsys, "train", "--queries", str(q), "--unanswerable", str(u), "--index", str(index))
     assert code == 0, err
     code, out, err = run(capsys, "feedback", "--index", str(index), "--out", str(tmp_path / "no" / "q.tsv"))
     assert code == 2 and "cannot write" in err

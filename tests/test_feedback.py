@@ -9,24 +9,24 @@ from hypothesis import strategies as st
 
 from indexer.errors import BadInputError, IndexWriteError
 from indexer.evaluation import Question, load_questions
-from indexer.feedback import FEEDBACK_FILE, Choice, FeedbackLog, aggregate, write_questions
+from indexer.feedback import FEEDBACK_FILE, NOTHING, Choice, Collected, FeedbackLog, aggregate, write_questions
 
 
 def test_choices_are_appended_and_read_back_in_order(tmp_path: Path) -> None:
     log = FeedbackLog(tmp_path)
-    assert log.choices() == [] and aggregate(log.choices()) == ([], 0)
+    assert log.choices() == [] and aggregate(log.choices()) == Collected((), (), 0, 0)
     a = log.record("判决赢了但是拿不到钱", "gd#18", when=0)
     log.record("法官惩戒", "judges_law#46")
     log.record("判决赢了但是拿不到钱", "gd#19")
     assert (tmp_path / FEEDBACK_FILE).read_text(encoding="utf-8").startswith("time\tquery\tchunk_id\n")
     choices = log.choices()
     assert choices[0] == a and [c.chunk_id for c in choices] == ["gd#18", "judges_law#46", "gd#19"]
-    questions, dropped = aggregate(log.choices())
-    assert dropped == 0
-    assert questions == [
+    got = aggregate(log.choices())
+    assert got.choices == 3 and got.dropped == 0 and got.unanswerable == ()
+    assert got.answerable == (
         Question("判决赢了但是拿不到钱", frozenset({"gd#18", "gd#19"})),
         Question("法官惩戒", frozenset({"judges_law#46"})),
-    ]
+    )
 
 
 def test_tabs_and_line_breaks_never_split_a_record(tmp_path: Path) -> None:
@@ -85,8 +85,15 @@ def test_an_unwritable_index_folder_is_an_index_write_error(tmp_path: Path) -> N
 def test_choices_of_measures_no_longer_indexed_are_dropped_and_ids_become_labels() -> None:
     choices = [Choice("t", "问题", "doc#3~2"), Choice("t", "问题", "gone#1"), Choice("t", "别的", "doc#4")]
     labels = {"doc#3~2": "doc#3", "doc#4": "doc#4"}
-    questions, dropped = aggregate(choices, labels.get)
-    assert dropped == 1 and questions == [Question("问题", frozenset({"doc#3"})), Question("别的", frozenset({"doc#4"}))]
+    got = aggregate(choices, labels.get)
+    assert got.dropped == 1 and got.answerable == (Question("问题", frozenset({"doc#3"})), Question("别的", frozenset({"doc#4"})))
+
+
+def test_questions_marked_as_answered_by_nothing_shown_are_unanswerable_unless_answered() -> None:
+    choices = [Choice("t", "红烧肉怎么做", NOTHING), Choice("t", "改了主意", NOTHING), Choice("t", "改了主意", "doc#1")]
+    got = aggregate(choices, {"doc#1": "doc#1"}.get)
+    assert got.unanswerable == (Question("红烧肉怎么做", frozenset()),)
+    assert got.answerable == (Question("改了主意", frozenset({"doc#1"})),) and got.choices == 3 and got.dropped == 0
 
 
 def test_the_questions_file_is_what_train_and_tune_read(tmp_path: Path) -> None:
@@ -94,5 +101,7 @@ def test_the_questions_file_is_what_train_and_tune_read(tmp_path: Path) -> None:
     text = write_questions(tmp_path / "q.tsv", questions)
     assert text.splitlines()[1] == "判决赢了但是拿不到钱\tgd#18,gd#19"
     assert load_questions(tmp_path / "q.tsv") == questions
+    write_questions(tmp_path / "u.tsv", [Question("红烧肉怎么做", frozenset())])
+    assert load_questions(tmp_path / "u.tsv") == [Question("红烧肉怎么做", frozenset())]
     with pytest.raises(BadInputError, match="cannot write"):
         write_questions(tmp_path / "no" / "q.tsv", questions)

@@ -253,12 +253,13 @@ def test_choices_become_training_questions_of_the_live_version(tmp_path: Path) -
         svc.record_choice("个人破产怎么办", h.chunk.chunk_id)
     svc.record_choice("个人破产怎么办", hits[0].chunk.chunk_id)  # chosen again: one label
     svc.record_choice("网上立案", "no_such_doc#9")
-    questions, choices, dropped = svc.feedback_questions()
-    assert choices == 4 and dropped == 1
-    assert [q.query for q in questions] == ["个人破产怎么办"]
-    assert questions[0].relevant == {h.chunk.key for h in hits}
+    svc.record_nothing("红烧肉怎么做")
+    got = svc.feedback_questions()
+    assert got.choices == 5 and got.dropped == 1
+    assert [q.query for q in got.answerable] == ["个人破产怎么办"]
+    assert got.answerable[0].relevant == {h.chunk.key for h in hits}
+    assert [(q.query, q.relevant) for q in got.unanswerable] == [("红烧肉怎么做", frozenset())]
     assert svc.view().label_of("no_such_doc#9") is None
     # a removed document's choices drop out of the next export
     svc.remove("改革要点")
-    questions, _, dropped = svc.feedback_questions()
-    assert dropped == 1 + sum(h.chunk.doc_id == "改革要点" for h in [*hits, hits[0]])
+    assert svc.feedback_questions().dropped == 1 + sum(h.chunk.doc_id == "改革要点" for h in [*hits, hits[0]])

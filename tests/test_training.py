@@ -158,9 +158,9 @@ def test_mined_associations_that_do_not_rank_better_in_cross_validation_are_not_
 
 
 def test_cross_validated_mrr_of_a_signal_that_names_the_answer_is_one(hash_index: Path) -> None:
-    from indexer.training import Prepared, cv_mrr
-
     from types import SimpleNamespace
+
+    from indexer.training import Prepared, cv_mrr
 
     searcher = Searcher.open(hash_index)
     rng = np.random.default_rng(0)
