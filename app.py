@@ -197,6 +197,14 @@ def selection() -> dict[str, ix.Clause]:
 Recorder = Callable[[str, str], object]
 
 
+def log_training(record: Callable[..., object], *args: str) -> None:
+    """Append to the training log; what the user did matters more than the log, so a failure only reaches the server log."""
+    try:
+        record(*args)
+    except ix.IndexerError as exc:
+        log.warning("training log not written: %s", exc)
+
+
 def toggle_clause(clause: ix.Clause, question: str | None = None, record: Recorder | None = None) -> None:
     chosen = selection()
     if clause.chunk_id in chosen:
@@ -204,11 +212,7 @@ def toggle_clause(clause: ix.Clause, question: str | None = None, record: Record
         return
     chosen[clause.chunk_id] = clause
     if question and record is not None:
-        try:
-            record(question, clause.chunk_id)
-        except ix.IndexerError as exc:
-            # the excerpt matters more than the log: say so once in the server log, keep going
-            log.warning("choice not recorded: %s", exc)
+        log_training(record, question, clause.chunk_id)
 
 
 def clear_selection() -> None:
@@ -300,10 +304,7 @@ def take_pick(pick_key: str, box_key: str) -> None:
 
 
 def mark_nothing(question: str, service: ix.IndexService) -> None:
-    try:
-        service.record_nothing(question)
-    except ix.IndexerError as exc:
-        log.warning("mark not recorded: %s", exc)
+    log_training(service.record_nothing, question)
     st.session_state.setdefault("marked_nothing", set()).add(question)
 
 
