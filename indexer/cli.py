@@ -403,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--mine-associations",
         action="store_true",
         help="also mine word associations from the answerable questions (their words → the words of the measures that answer "
-        "them); the models carry them, over the package's table for the other words",
+        "them), added to the package's table; kept, and carried by the models, only if cross-validation on the questions "
+        "ranks better (both figures are printed)",
     )
     index_args(p, "encoder (default: the one the index was built with)")
     p.set_defaults(func=cmd_train)

@@ -139,29 +139,37 @@ def fit_calibrator(rows: np.ndarray, labels: np.ndarray, info: dict | None = Non
     )
 
 
-def examples(searcher: Searcher, questions: Sequence[Question]) -> list[Example]:
-    """The answerable questions as mining examples: the question's tokens, and the BM25 tokens of each measure it is answered by."""
+def _examples_of(searcher: Searcher, questions: Sequence[Question]) -> list[Example | None]:
+    """Each question as a mining example (None when the index holds none of its measures), in order."""
     rows: dict[str, list[int]] = {}
     for i, c in enumerate(searcher.data.chunks):
         rows.setdefault(c.key, []).append(i)
-    out = []
+    out: list[Example | None] = []
     for q in questions:
         arts = tuple(
             tuple(chunk_tokens(searcher.segmenter, searcher.data.chunks[i])[0]) for key in sorted(q.relevant) for i in rows.get(key, ())
         )
-        if arts:
-            out.append(Example(tuple(searcher.parse(q.query).tokens), arts))
+        out.append(Example(tuple(searcher.parse(q.query).tokens), arts) if arts else None)
     return out
+
+
+def examples(searcher: Searcher, questions: Sequence[Question]) -> list[Example]:
+    """The answerable questions as mining examples: the question's tokens, and the BM25 tokens of each measure it is answered by."""
+    return [e for e in _examples_of(searcher, questions) if e is not None]
+
+
+def _with_mined(exs: Sequence[Example], questions: int, base: Associations) -> Associations:
+    own = mine(exs)
+    header = [
+        f"Mined by python -m indexer train --mine-associations from {questions} questions ({len(own)} words),",
+        f"added to the table {base.path.name} (sha256 {base.sha256[:12]}): a term's strengths summed.",
+    ]
+    return Associations.from_text(to_text(merged(own, base.table), header)) if own else base
 
 
 def mined_table(searcher: Searcher, questions: Sequence[Question], base: Associations) -> Associations:
     """``base`` with the associations mined from ``questions`` on this index added (:func:`indexer.associations.merged`)."""
-    own = mine(examples(searcher, questions))
-    header = [
-        f"Mined by python -m indexer train --mine-associations from {len(questions)} questions ({len(own)} words),",
-        f"added to the table {base.path.name} (sha256 {base.sha256[:12]}): a term's strengths summed.",
-    ]
-    return Associations.from_text(to_text(merged(own, base.table), header)) if own else base
+    return _with_mined(examples(searcher, questions), len(questions), base)
 
 
 def _folds(n: int, k: int) -> list[np.ndarray]:
@@ -177,10 +185,13 @@ def prepare_cross_fitted(searcher: Searcher, answerable: Sequence[Question], bas
     the signal far more than it deserves on new questions.
     """
     out: list[Prepared | None] = [None] * len(answerable)
+    # tokenised once: each fold mines a different subset of the same examples
+    exs = _examples_of(searcher, answerable)
     try:
         for fold in _folds(len(answerable), k):
             inside = set(fold.tolist())
-            searcher.associations = mined_table(searcher, [q for i, q in enumerate(answerable) if i not in inside], base)
+            rest = [e for i, e in enumerate(exs) if i not in inside and e is not None]
+            searcher.associations = _with_mined(rest, len(answerable) - len(fold), base)
             for i, p in zip(fold, prepare(searcher, [answerable[i] for i in fold]), strict=True):
                 out[int(i)] = p
     finally:
