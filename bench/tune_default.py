@@ -46,6 +46,14 @@ def main() -> None:
         action="store_false",
         help="in-batch negatives only (the shipped delta also shows each pair a neighbouring article as a hard negative)",
     )
+    ap.add_argument("--max-query-tokens", type=int, default=DEFAULTS.max_query_tokens)
+    ap.add_argument(
+        "--expand-queries",
+        dest="expand_queries",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS.expand_queries,
+        help="train on each question as search embeds it (thesaurus terms appended)",
+    )
     ap.add_argument("--mine", default=",".join(DEFAULT_MINED), help="kinds of mined pairs (see python -m indexer tune --help)")
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"
@@ -77,6 +85,9 @@ def main() -> None:
         "--mine",
         args.mine,
         "--hard-negatives" if args.hard_negatives else "--no-hard-negatives",
+        "--max-query-tokens",
+        str(args.max_query_tokens),
+        "--expand-queries" if args.expand_queries else "--no-expand-queries",
     ]
     print(" ".join(cmd), file=sys.stderr)
     raise SystemExit(subprocess.call(cmd, cwd=ROOT))

@@ -232,6 +232,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         hard_negatives=args.hard_negatives,
+        expand_queries=args.expand_queries,
     )
     if settings.batch_size < 2 or not 1 <= settings.layers <= 12 or settings.steps < 0 or settings.threads < 1:
         raise BadInputError("tune needs --batch-size ≥ 2, --layers between 1 and 12, --steps ≥ 0 and --threads ≥ 1")
@@ -481,6 +482,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     negatives.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", help="in-batch negatives only")
     p.set_defaults(hard_negatives=d.hard_negatives)
+    expand = p.add_mutually_exclusive_group()
+    expand.add_argument(
+        "--expand-queries",
+        dest="expand_queries",
+        action="store_true",
+        help="train on each question as search embeds it, with the thesaurus's legal terms appended",
+    )
+    expand.add_argument("--no-expand-queries", dest="expand_queries", action="store_false", help="train on the bare questions")
+    p.set_defaults(expand_queries=d.expand_queries)
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads (default {d.threads}; same seed and threads → same result)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

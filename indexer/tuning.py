@@ -161,6 +161,27 @@ def add_hard_negatives(pairs: Sequence[TrainingPair], chunks: dict[str, Chunk], 
     return out
 
 
+def as_searched(pairs: Sequence[TrainingPair]) -> list[TrainingPair]:
+    """The pairs with each query as search embeds it (:attr:`indexer.query.Query.dense_text`).
+
+    Search appends the thesaurus's legal terms to the question it embeds; a model
+    tuned on the bare questions never sees that text.  A query search would refuse
+    (nothing left to search for) is kept as it is.
+    """
+    from .query import Thesaurus, parse_query
+    from .segmentation import Segmenter
+
+    segmenter, thesaurus = Segmenter(), Thesaurus()
+    out = []
+    for p in pairs:
+        try:
+            text = parse_query(p.query, segmenter, thesaurus).dense_text
+        except BadInputError:
+            text = p.query
+        out.append(replace(p, query=text))
+    return out
+
+
 def batches(pairs: Sequence[TrainingPair], size: int, rng: random.Random) -> list[list[TrainingPair]]:
     """Shuffled batches in which no passage (positive or hard negative), and no query, occurs twice (they would be false negatives)."""
     pool = list(pairs)
@@ -208,6 +229,8 @@ class TuneSettings:
     seed: int = 13
     threads: int = 1
     hard_negatives: bool = True  #: add a neighbouring measure of the same document as each pair's hard negative
+    #: train on each question as search embeds it (normalised, cut, the thesaurus's legal terms appended)
+    expand_queries: bool = False
 
 
 def tune(
@@ -252,6 +275,8 @@ def tune(
         pairs.extend(p for p in mine_pairs(chunks, rng) if p.origin.split(":", 1)[1] in kinds)
     if settings.hard_negatives:
         pairs = add_hard_negatives(pairs, chunks, rng)
+    if settings.expand_queries:
+        pairs = as_searched(pairs)
     plan = batches(pairs, settings.batch_size, rng)
     if settings.steps:
         plan = [plan[i % len(plan)] for i in range(settings.steps)] if plan else []

@@ -21,6 +21,7 @@ from indexer.tuning import (
     TrainingPair,
     TuneSettings,
     add_hard_negatives,
+    as_searched,
     batches,
     corpus_chunks,
     mine_pairs,
@@ -122,6 +123,21 @@ def test_hard_negatives_are_nearby_measures_of_the_same_document_never_a_relevan
     for b in batches(hard * 3, 2, random.Random(1)):
         positives = {p.key.split("/")[0] for p in b}
         assert not positives & {p.negative_key for p in b}
+
+
+def test_as_searched_trains_on_the_text_search_embeds() -> None:
+    from indexer.query import Thesaurus, parse_query
+    from indexer.segmentation import Segmenter
+
+    question = "判决赢了但是拿不到钱怎么办"
+    pairs = [TrainingPair(question, "p", "k1", "t"), TrainingPair("   ", "p", "k2", "t")]
+    out = as_searched(pairs)
+    expected = parse_query(question, Segmenter(), Thesaurus())
+    # the thesaurus's legal terms are appended, as search appends them to the embedded question
+    assert expected.expansions and out[0].query == expected.dense_text and "执行" in out[0].query
+    assert out[0].query.startswith(expected.text) and out[0].passage == "p" and out[0].key == "k1"
+    # a query search would refuse stays as it is, rather than failing the run
+    assert out[1] == pairs[1]
 
 
 # --- the tune command in miniature (real converted model, a few steps on a few pairs) ---
@@ -227,5 +243,7 @@ def test_the_tune_command_defaults_to_the_shipped_recipe() -> None:
     assert chosen == {k: shipped["settings"][k] for k in chosen} == {k: getattr(TuneSettings(), k) for k in chosen}
     assert args.mine is None and set(DEFAULT_MINED) == set(shipped["mined"])
     assert build_parser().parse_args([*base, "--no-hard-negatives"]).hard_negatives is False
+    assert args.expand_queries is TuneSettings().expand_queries
+    assert build_parser().parse_args([*base, "--expand-queries"]).expand_queries is True
     with pytest.raises(BadInputError, match="not allowed with"):
         build_parser().parse_args([*base, "--hard-negatives", "--no-hard-negatives"])
