@@ -52,6 +52,11 @@ SIGNAL_SETS = (
 )
 
 
+def sources() -> dict[str, str]:
+    """Each pair's question → its source (cail2018_sihuajian, lawbench_3-1, lexeval_3_2, disc_subjective)."""
+    return {r["query"]: r["source"] for r in pair_rows()}
+
+
 def pairs_sample(n_cail: int, ranker_part_only: bool = False) -> list[Question]:
     """The pairs the ranker trains on; ``ranker_part_only`` keeps those the encoder was not tuned on (bench/pairs_split.py)."""
     rows = [r for r in pair_rows() if not ranker_part_only or for_ranker(r["query"])]
@@ -120,6 +125,7 @@ def main() -> None:
     answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
     pairs = pairs_sample(args.cail, args.ranker_part_only)
+    source_of = sources()
     groups = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
     prepared = {}
     for name, (searcher, qs) in groups.items():
@@ -136,6 +142,7 @@ def main() -> None:
         counts = {g: 0 for g in prepared}
         conf = {g: [] for g in prepared}
         hit = {g: [] for g in prepared}
+        by_source: dict[str, list[float]] = {}
         for k in range(args.folds):
             held = {g: set(folds[g][k].tolist()) for g in prepared}
             train = [p for g, ps in prepared.items() for i, p in enumerate(ps) if i not in held[g]]
@@ -146,6 +153,9 @@ def main() -> None:
                 answerable_test = [p for p in test if p.question.relevant]
                 sums[g] += rank_metrics(answerable_test, ranker)
                 counts[g] += len(answerable_test)
+                if g == "pairs":
+                    for p in answerable_test:
+                        by_source.setdefault(source_of.get(p.question.query, "?"), []).append(rank_metrics([p], ranker)[2])
                 rows, labels = outcome_rows(test, ranker)
                 conf[g] += [cal.probability(r) for r in rows]
                 hit[g] += labels.tolist()
@@ -165,6 +175,8 @@ def main() -> None:
                 "found_rate": round(float(found.mean()), 3),
                 "top_relevant_when_found": round(float(h[found].mean()), 3) if found.any() else None,
             }
+        # the sources differ in kind: case narratives (CAIL, LawBench, LexEval) and consultation questions (DISC)
+        out["pairs"]["MRR@10 by source"] = {k: [round(float(np.mean(v)), 3), len(v)] for k, v in sorted(by_source.items())}
         report["cv"][label] = out
         print(label, json.dumps(out, ensure_ascii=False), file=sys.stderr)
     # the shipped models: every training question, every signal
