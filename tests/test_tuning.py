@@ -154,6 +154,9 @@ def mini_tuned(converted_e5: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     tune([pairs], [corpus], root / "a", mini, mine=True)
     tune([pairs], [corpus], root / "b", mini, mine=True)
     tune([pairs], [corpus], root / "hard", replace(mini, hard_negatives=True), mine=True)
+    questions_only = replace(mini, steps=1, batch_size=3)
+    tune([pairs], [corpus], root / "bare", questions_only, mine=False)
+    tune([pairs], [corpus], root / "expanded", replace(questions_only, expand_queries=True), mine=False)
     return root, corpus, pairs
 
 
@@ -172,6 +175,10 @@ def test_tune_writes_a_small_fp16_delta_of_the_top_layers_only(mini_tuned: tuple
     hard = json.loads((root / "hard" / META_FILE).read_text(encoding="utf-8"))
     assert hard["settings"]["hard_negatives"] is True and not meta["settings"]["hard_negatives"]
     assert hard["delta_sha256"] != meta["delta_sha256"]
+    # trained on the questions as search embeds them (网上打官司 gains 在线诉讼…): recorded, and another delta
+    bare, expanded = (json.loads((root / d / META_FILE).read_text(encoding="utf-8")) for d in ("bare", "expanded"))
+    assert expanded["settings"]["expand_queries"] is True and bare["settings"]["expand_queries"] is False
+    assert expanded["delta_sha256"] != bare["delta_sha256"]
 
 
 def test_tune_is_reproducible(mini_tuned: tuple[Path, Path, Path]) -> None:
