@@ -332,6 +332,15 @@ def _top_k(value: str) -> int:
     return k
 
 
+def _switch(p: argparse.ArgumentParser, dest: str, default: bool, on: str, off: str) -> None:
+    """``--NAME`` / ``--no-NAME`` for a setting, given together refused as a usage error."""
+    flag = dest.replace("_", "-")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(f"--{flag}", dest=dest, action="store_true", help=on)
+    group.add_argument(f"--no-{flag}", dest=dest, action="store_false", help=off)
+    p.set_defaults(**{dest: default})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m indexer", description="Semantic search and cited answers over Chinese judicial-reform documents.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -473,24 +482,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.max_passage_tokens,
         help=f"passages are cut to this many tokens (default {d.max_passage_tokens})",
     )
-    negatives = p.add_mutually_exclusive_group()
-    negatives.add_argument(
-        "--hard-negatives",
-        dest="hard_negatives",
-        action="store_true",
-        help="show each pair a neighbouring measure of the same document as a negative (right law, wrong article; the default)",
+    _switch(
+        p,
+        "hard_negatives",
+        d.hard_negatives,
+        "show each pair a neighbouring measure of the same document as a negative (right law, wrong article; the default)",
+        "in-batch negatives only",
     )
-    negatives.add_argument("--no-hard-negatives", dest="hard_negatives", action="store_false", help="in-batch negatives only")
-    p.set_defaults(hard_negatives=d.hard_negatives)
-    expand = p.add_mutually_exclusive_group()
-    expand.add_argument(
-        "--expand-queries",
-        dest="expand_queries",
-        action="store_true",
-        help="train on each question as search embeds it, with the thesaurus's legal terms appended",
+    _switch(
+        p,
+        "expand_queries",
+        d.expand_queries,
+        "train on each question as search embeds it, with the thesaurus's legal terms appended",
+        "train on the bare questions (the default)",
     )
-    expand.add_argument("--no-expand-queries", dest="expand_queries", action="store_false", help="train on the bare questions")
-    p.set_defaults(expand_queries=d.expand_queries)
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     p.add_argument("--threads", type=int, default=d.threads, help=f"CPU threads (default {d.threads}; same seed and threads → same result)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

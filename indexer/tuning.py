@@ -169,9 +169,9 @@ def as_searched(pairs: Sequence[TrainingPair]) -> list[TrainingPair]:
     (nothing left to search for) is kept as it is.
     """
     from .query import Thesaurus, parse_query
-    from .segmentation import Segmenter
+    from .segmentation import default_segmenter
 
-    segmenter, thesaurus = Segmenter(), Thesaurus()
+    segmenter, thesaurus = default_segmenter(), Thesaurus()
     out = []
     for p in pairs:
         try:
