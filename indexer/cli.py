@@ -287,7 +287,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .associations import parse
+    from .associations import table_for
     from .evaluation import load_questions
 
     questions = [q for path in args.queries for q in load_questions(path)]
@@ -310,7 +310,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.mine_associations and cv is None:
         print("; associations: none mined (too few questions share a word)", end="")
     elif cv is not None:
-        verdict = f"kept, {len(parse(models.associations))} words in all" if models.associations else "not kept, the package's serve"
+        verdict = f"kept, {len(table_for(models.associations))} words in all" if models.associations else "not kept, the package's serve"
         print(f"; mined associations {verdict} (cross-validated MRR@10 {cv['without']:.3f} without, {cv['with']:.3f} with)", end="")
     print()
     return 0

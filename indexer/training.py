@@ -140,7 +140,7 @@ def fit_calibrator(rows: np.ndarray, labels: np.ndarray, info: dict | None = Non
 
 
 def _examples_of(searcher: Searcher, questions: Sequence[Question]) -> list[Example | None]:
-    """Each question as a mining example (None when the index holds none of its measures), in order."""
+    """Each question as a mining example, in order: its tokens and the BM25 tokens of each measure it is answered by (None when the index holds none)."""
     rows: dict[str, list[int]] = {}
     for i, c in enumerate(searcher.data.chunks):
         rows.setdefault(c.key, []).append(i)
@@ -153,11 +153,6 @@ def _examples_of(searcher: Searcher, questions: Sequence[Question]) -> list[Exam
     return out
 
 
-def examples(searcher: Searcher, questions: Sequence[Question]) -> list[Example]:
-    """The answerable questions as mining examples: the question's tokens, and the BM25 tokens of each measure it is answered by."""
-    return [e for e in _examples_of(searcher, questions) if e is not None]
-
-
 def _with_mined(exs: Sequence[Example], questions: int, base: Associations) -> Associations:
     own = mine(exs)
     header = [
@@ -167,9 +162,15 @@ def _with_mined(exs: Sequence[Example], questions: int, base: Associations) -> A
     return Associations.from_text(to_text(merged(own, base.table), header)) if own else base
 
 
-def mined_table(searcher: Searcher, questions: Sequence[Question], base: Associations) -> Associations:
-    """``base`` with the associations mined from ``questions`` on this index added (:func:`indexer.associations.merged`)."""
-    return _with_mined(examples(searcher, questions), len(questions), base)
+def mined_table(
+    searcher: Searcher, questions: Sequence[Question], base: Associations, exs: Sequence[Example | None] | None = None
+) -> Associations:
+    """``base`` with the associations mined from ``questions`` on this index added (:func:`indexer.associations.merged`).
+
+    ``exs`` are the questions' mining examples (:func:`_examples_of`) when the caller has them.
+    """
+    exs = _examples_of(searcher, questions) if exs is None else exs
+    return _with_mined([e for e in exs if e is not None], len(questions), base)
 
 
 def _folds(n: int, k: int) -> list[np.ndarray]:
@@ -177,16 +178,23 @@ def _folds(n: int, k: int) -> list[np.ndarray]:
     return [np.arange(f, n, k) for f in range(k)]
 
 
-def prepare_cross_fitted(searcher: Searcher, answerable: Sequence[Question], base: Associations, k: int = MINING_FOLDS) -> list[Prepared]:
+def prepare_cross_fitted(
+    searcher: Searcher,
+    answerable: Sequence[Question],
+    base: Associations,
+    k: int = MINING_FOLDS,
+    exs: Sequence[Example | None] | None = None,
+) -> list[Prepared]:
     """:func:`prepare`, each question's signals computed with a table mined from the other folds' questions.
 
     A table mined from the questions the ranker is fitted on would hand each of
     them the associations of its own label, and the ranker would learn to trust
-    the signal far more than it deserves on new questions.
+    the signal far more than it deserves on new questions.  ``exs`` are the
+    questions' mining examples (:func:`_examples_of`) when the caller has them.
     """
     out: list[Prepared | None] = [None] * len(answerable)
     # tokenised once: each fold mines a different subset of the same examples
-    exs = _examples_of(searcher, answerable)
+    exs = _examples_of(searcher, answerable) if exs is None else exs
     try:
         for fold in _folds(len(answerable), k):
             inside = set(fold.tolist())
@@ -241,7 +249,9 @@ def train(
     """
     embed_all(searcher, [*answerable, *unanswerable])
     base = searcher.associations
-    table = mined_table(searcher, answerable, base) if mine_associations else base
+    # the measures' tokens, once for the table and the cross-fitting alike
+    exs = _examples_of(searcher, answerable) if mine_associations else []
+    table = mined_table(searcher, answerable, base, exs) if mine_associations else base
     info: dict = {"questions_sha": _digest(answerable), "index_chunks": searcher.n, "encoder": searcher.encoder.model_id}
     if table is base:
         prepared = prepare(searcher, answerable)
@@ -249,7 +259,7 @@ def train(
         # kept only where it ranks the questions' own labels better, measured by cross-validation
         # on them: with a few hundred questions of one kind it helps that kind, with fewer it may not
         without = prepare(searcher, answerable)
-        mined = prepare_cross_fitted(searcher, answerable, base)
+        mined = prepare_cross_fitted(searcher, answerable, base, exs=exs)
         cv = {"without": cv_mrr(without, features), "with": cv_mrr(mined, features)}
         info["associations_cv_mrr10"] = cv
         log.info(
@@ -279,7 +289,6 @@ __all__ = [
     "cv_mrr",
     "decide",
     "embed_all",
-    "examples",
     "fit_calibrator",
     "fit_ranker",
     "mined_table",
