@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -323,9 +323,21 @@ def nothing_button(question: str, service: ix.IndexService) -> None:
     )
 
 
+def result_hits(
+    view: ix.IndexView, hits: Sequence[ix.Hit], terms: tuple[str, ...], query: str, feedback: ix.IndexService | None, found: bool = True
+) -> None:
+    """A question's ranked measures (unconfirmed ones without similar measures), with the training log's note and 以上都不相关 when it is kept."""
+    record = feedback.record_choice if feedback is not None else None
+    if record is not None:
+        st.caption(FEEDBACK_NOTE)
+    for hit in hits:
+        render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=found, similar=found, question=query, record=record)
+    if feedback is not None:
+        nothing_button(query, feedback)
+
+
 def search_view(view: ix.IndexView, feedback: ix.IndexService | None = None) -> None:
     """The search tab; ``feedback`` is the service that keeps the training log, when the page keeps one."""
-    record = feedback.record_choice if feedback is not None else None
     left, right = st.columns([5, 1], vertical_alignment="bottom")
     left.text_input(
         "输入问题或关键词（回车检索）",
@@ -374,12 +386,7 @@ def search_view(view: ix.IndexView, feedback: ix.IndexService | None = None) -> 
             )
         st.markdown(f"**相关条款 {len(answer.hits)} 条**")
         st.caption("每条下方的灰色条是「条款原文＋出处」，点右侧按钮即可复制。")
-        if record is not None:
-            st.caption(FEEDBACK_NOTE)
-        for hit in answer.hits:
-            render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", question=query, record=record)
-        if feedback is not None:
-            nothing_button(query, feedback)
+        result_hits(view, answer.hits, terms, query, feedback)
     else:
         # confidence below 0.6 (indexer.answer.FOUND_THRESHOLD): no answer is quoted, the ranked hits are offered unconfirmed
         st.warning(
@@ -389,12 +396,7 @@ def search_view(view: ix.IndexView, feedback: ix.IndexService | None = None) -> 
         )
         if answer.hits:
             with st.expander(f"可能相关的条款 {len(answer.hits)} 条（未经确认，仅供参考）", expanded=True):
-                if record is not None:
-                    st.caption(FEEDBACK_NOTE)
-                for hit in answer.hits:
-                    render_hit(view, hit, terms, f"q-{hit.chunk.chunk_id}", found=False, similar=False, question=query, record=record)
-                if feedback is not None:
-                    nothing_button(query, feedback)
+                result_hits(view, answer.hits, terms, query, feedback, found=False)
 
 
 # ---------------------------------------------------------------- 主题比较 (researchers)
