@@ -1,0 +1,119 @@
+"""Would an article prior help the ranker?  5-fold CV of the shipped signals plus one more column.
+
+The prior is log(1 + how often the encoder's part of ../shared/train/pairs.tsv cites the
+candidate article), the boilerplate civil-procedure labels left out (see the pairs' README),
+counted without or with the CAIL2018 criminal cases.  A measure no pair cites gets 0, so
+reform plans are untouched.  The ranker's part of the pairs (bench/pairs_split.py) is what
+the ranker trains and is measured on, as in bench/train_default.py, so no question's own
+labels are counted in its prior.  The README (*Retrieval quality*, "Tried … not kept")
+gives the figures; never run on ../shared/eval.
+
+    python bench/article_prior.py --reform-index DIR --laws-index DIR [--vector-cache NPZ]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pairs_split import for_ranker  # noqa: E402
+from pairs_split import rows as pair_rows  # noqa: E402
+from train_default import QUERIES, _load_vectors, _save_vectors, pairs_sample, sources  # noqa: E402
+
+from indexer.evaluation import load_questions  # noqa: E402
+from indexer.fusion import train_ranker  # noqa: E402
+from indexer.search import FEATURES, Searcher  # noqa: E402
+from indexer.training import RANKER_L2, RANKER_MONOTONE, embed_all, prepare  # noqa: E402
+
+#: labels civil judgments cite in nearly every case (as bench/train_default.py drops them)
+BOILERPLATE = frozenset({"民事诉讼法#264", "民事诉讼法#147", "民事诉讼法#67", "民事诉讼法解释#90"})
+
+
+def citation_counts(with_cail: bool) -> Counter[str]:
+    """How often the pairs the encoder was tuned on cite each article."""
+    counts: Counter[str] = Counter()
+    for r in pair_rows():
+        if for_ranker(r["query"]) or (r["source"] == "cail2018_sihuajian" and not with_cail):
+            continue
+        counts.update(k for k in r["relevant"].split(",") if k not in BOILERPLATE)
+    return counts
+
+
+def first_relevant(scores: np.ndarray, y: np.ndarray) -> int | None:
+    order = np.argsort(-scores, kind="stable")[:10]
+    return next((i for i, j in enumerate(order) if y[j] > 0), None)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reform-index", required=True)
+    ap.add_argument("--laws-index", required=True)
+    ap.add_argument("--vector-cache", default=None, metavar="NPZ")
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args()
+    reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
+    # the unanswerable questions too, so that the folds are bench/train_default.py's (they train nothing here)
+    questions = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
+    questions += [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
+    groups = {"reform": (reform, questions), "pairs": (laws, pairs_sample(700, ranker_part_only=True))}
+    prepared = {}
+    for g, (searcher, qs) in groups.items():
+        _load_vectors(args.vector_cache, searcher)
+        embed_all(searcher, qs)
+        _save_vectors(args.vector_cache, searcher)
+        prepared[g] = prepare(searcher, qs)
+    source_of = sources()
+    rng = np.random.default_rng(0)
+    folds = {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
+    features, monotone = (*FEATURES, "article_prior"), (*RANKER_MONOTONE, "article_prior")
+    report = {}
+    for label, counts in (
+        ("without the prior", Counter()),
+        ("prior without CAIL", citation_counts(False)),
+        ("prior with CAIL", citation_counts(True)),
+    ):
+        lists = {
+            g: [(np.column_stack([p.X, [np.log1p(counts[p.searcher.data.chunks[int(c)].key]) for c in p.candidates.ids]]), p.y) for p in ps]
+            for g, ps in prepared.items()
+        }
+        firsts: dict[str, list[int | None]] = defaultdict(list)
+        for k in range(args.folds):
+            held = {g: set(folds[g][k].tolist()) for g in lists}
+            ranker = train_ranker(
+                [xy for g, ls in lists.items() for i, xy in enumerate(ls) if i not in held[g]], features, l2=RANKER_L2, monotone=monotone
+            )
+            for g, ls in lists.items():
+                for i in folds[g][k]:
+                    if not prepared[g][i].question.relevant:
+                        continue
+                    X, y = ls[i]
+                    f = first_relevant(ranker.score(X), y)
+                    firsts[g].append(f)
+                    if g == "pairs":
+                        q = prepared[g][i].question
+                        firsts[source_of.get(q.query, "?")].append(f)
+                        kind = "criminal" if all(r.startswith("刑法#") for r in q.relevant) else "civil and other"
+                        firsts[f"pairs: {kind}"].append(f)
+        report[label] = {
+            g: {
+                "questions": len(fs),
+                "R@1": round(float(np.mean([f == 0 for f in fs])), 3),
+                "MRR@10": round(float(np.mean([0.0 if f is None else 1 / (f + 1) for f in fs])), 3),
+            }
+            for g, fs in firsts.items()
+        }
+        print(label, json.dumps(report[label], ensure_ascii=False), file=sys.stderr)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
