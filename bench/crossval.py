@@ -21,11 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from indexer.evaluation import load_questions  # noqa: E402
-from indexer.fusion import train_calibrator, train_ranker  # noqa: E402
+from indexer.fusion import NEAREST_QUESTION, train_calibrator, train_ranker  # noqa: E402
 from indexer.search import CALIBRATION_FEATURES, FEATURES, Searcher  # noqa: E402
 from indexer.training import CALIBRATOR_L2, MONOTONE, RANKER_L2, ranking_lists  # noqa: E402
 
 QUERIES = ROOT / "bench" / "queries"
+#: the index's models were fitted on these very questions, so their nearest_question would be 1 here
+EVIDENCE = tuple(f for f in CALIBRATION_FEATURES if f != NEAREST_QUESTION)
+MONOTONE_EVIDENCE = tuple(f for f in MONOTONE if f in EVIDENCE)
 
 
 def rank_metrics(ranker, lists) -> dict[str, float]:
@@ -61,12 +64,12 @@ def main() -> None:
         searcher.ranker = ranker
         ev = {}
         for i, q in list(enumerate(answerable)) + [(len(answerable) + j, q) for j, q in enumerate(unanswerable)]:
-            ev[i] = [searcher.search(q.query, top_k=5).evidence[f] for f in CALIBRATION_FEATURES]
+            ev[i] = [searcher.search(q.query, top_k=5).evidence[f] for f in EVIDENCE]
         train_idx = [i for i in range(len(answerable)) if i not in test_pos] + [
             len(answerable) + j for j in range(len(unanswerable)) if j not in test_neg
         ]
         y = np.array([1 if i < len(answerable) else 0 for i in train_idx])
-        cal = train_calibrator(np.array([ev[i] for i in train_idx]), y, CALIBRATION_FEATURES, l2=CALIBRATOR_L2, monotone=MONOTONE)
+        cal = train_calibrator(np.array([ev[i] for i in train_idx]), y, EVIDENCE, l2=CALIBRATOR_L2, monotone=MONOTONE_EVIDENCE)
         found += [cal.probability(np.array(ev[i])) >= cal.threshold for i in sorted(test_pos)]
         not_found += [cal.probability(np.array(ev[len(answerable) + j])) < cal.threshold for j in sorted(test_neg)]
     out = {

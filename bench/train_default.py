@@ -11,10 +11,13 @@ Training questions (never ../shared/eval):
 ranker with the original signals, then adding the law-structure signals, then the mined
 associations (indexer/associations.py), and the calibration
 (ECE of confidence against "the top-ranked measure is relevant", found rate, share relevant
-when found) of the calibrator, each fold trained on the other four.  Then the models are
-fitted on everything and written to --out.
+when found, for the pairs also by source) of the calibrator, each fold trained on the other
+four.  The calibrator's nearest_question evidence of a held-out question is its closeness to
+the questions of the other folds, as a new question's is to all of them; --no-nearest-question
+fits it without (as e5-small's is).  Then the models are fitted on everything and written to
+--out, with the vectors of the questions the calibrator was fitted on.
 
-    python bench/train_default.py --reform-index DIR --laws-index DIR [--cail 700] [--out FILE]
+    python bench/train_default.py --reform-index DIR --laws-index DIR [--cail 700] [--out FILE] [--no-nearest-question]
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from indexer.answer import FOUND_THRESHOLD  # noqa: E402
 from indexer.evaluation import Question, calibration_error, load_questions  # noqa: E402
-from indexer.fusion import FusionModels, default_models_path  # noqa: E402
-from indexer.search import FEATURES, Searcher  # noqa: E402
-from indexer.training import embed_all, fit_calibrator, fit_ranker, outcome_rows, prepare, scored  # noqa: E402
+from indexer.fusion import NEAREST_QUESTION, FusionModels, default_models_path  # noqa: E402
+from indexer.search import CALIBRATION_FEATURES, FEATURES, Searcher  # noqa: E402
+from indexer.training import embed_all, fit_calibrator, fit_ranker, outcome_rows, prepare, question_vectors, scored  # noqa: E402
 
 QUERIES = ROOT / "bench" / "queries"
 sys.path.insert(0, str(ROOT / "bench"))
@@ -118,7 +121,14 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--vector-cache", default=None, metavar="NPZ", help="keep question vectors here between runs")
     ap.add_argument("--out", default=None, help="where to write the models (default: the package's default for the encoder)")
+    ap.add_argument(
+        "--no-nearest-question",
+        action="store_true",
+        help="fit the calibrator without the closeness to its training questions (e5-small's: in CV it calibrated worse with it)",
+    )
     args = ap.parse_args()
+    evidence = tuple(f for f in CALIBRATION_FEATURES if not (args.no_nearest_question and f == NEAREST_QUESTION))
+    cols = [CALIBRATION_FEATURES.index(f) for f in evidence]
     t0 = time.time()
     # the indexes' own models play no part, and after a change of signals they are refused
     reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
@@ -143,11 +153,12 @@ def main() -> None:
         conf = {g: [] for g in prepared}
         hit = {g: [] for g in prepared}
         by_source: dict[str, list[float]] = {}
+        conf_by_source: dict[str, list[tuple[float, float]]] = {}
         for k in range(args.folds):
             held = {g: set(folds[g][k].tolist()) for g in prepared}
             train = [p for g, ps in prepared.items() for i, p in enumerate(ps) if i not in held[g]]
             ranker = fit_ranker(train, features)
-            cal = fit_calibrator(*outcome_rows(train, ranker))
+            cal = fit_calibrator(*outcome_rows(train, ranker), features=evidence)
             for g, ps in prepared.items():
                 test = [ps[i] for i in folds[g][k]]
                 answerable_test = [p for p in test if p.question.relevant]
@@ -156,9 +167,15 @@ def main() -> None:
                 if g == "pairs":
                     for p in answerable_test:
                         by_source.setdefault(source_of.get(p.question.query, "?"), []).append(rank_metrics([p], ranker)[2])
-                rows, labels = outcome_rows(test, ranker)
-                conf[g] += [cal.probability(r) for r in rows]
+                # nearest_question against the questions this fold's calibrator was fitted on, as served
+                rows, labels = outcome_rows(test, ranker, reference=question_vectors(train))
+                conf[g] += [cal.probability(r[cols]) for r in rows]
                 hit[g] += labels.tolist()
+                if g == "pairs":
+                    # outcome_rows keeps the questions with candidates, in order
+                    kept = [p for p in test if len(p.candidates)]
+                    for p, r, h in zip(kept, rows, labels, strict=True):
+                        conf_by_source.setdefault(source_of.get(p.question.query, "?"), []).append((cal.probability(r[cols]), h))
         out = {}
         for g in prepared:
             c, h = np.array(conf[g]), np.array(hit[g]) > 0
@@ -177,14 +194,25 @@ def main() -> None:
             }
         # the sources differ in kind: case narratives (CAIL, LawBench, LexEval) and consultation questions (DISC)
         out["pairs"]["MRR@10 by source"] = {k: [round(float(np.mean(v)), 3), len(v)] for k, v in sorted(by_source.items())}
+        out["pairs"]["ECE, mean confidence and share right by source"] = {
+            k: [round(calibration_error(np.array([c for c, _ in v]), np.array([h > 0 for _, h in v]))[0], 3)]
+            + [round(float(np.mean([x[i] for x in v])), 3) for i in (0, 1)]
+            for k, v in sorted(conf_by_source.items())
+        }
         report["cv"][label] = out
         print(label, json.dumps(out, ensure_ascii=False), file=sys.stderr)
     # the shipped models: every training question, every signal
     everything = [p for ps in prepared.values() for p in ps]
     info = {"training": "bench/queries + ../shared/train/pairs.tsv (bench/train_default.py)", "questions": len(everything)}
     ranker = fit_ranker(everything, FEATURES, info=info)
-    calibrator = fit_calibrator(*outcome_rows(everything, ranker), info={"outcome": "top-ranked measure relevant"})
-    models = FusionModels.make(reform.encoder.model_id, ranker, calibrator, origin="default")
+    calibrator = fit_calibrator(*outcome_rows(everything, ranker), info={"outcome": "top-ranked measure relevant"}, features=evidence)
+    models = FusionModels.make(
+        reform.encoder.model_id,
+        ranker,
+        calibrator,
+        origin="default",
+        questions=None if args.no_nearest_question else question_vectors(everything),
+    )
     out_path = Path(args.out) if args.out else default_models_path(reform.encoder.model_id)
     models.save(out_path)
     report["written"] = str(out_path)

@@ -19,11 +19,12 @@ ranking is deterministic.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,10 @@ class Calibrator:
         )
 
 
+#: the calibrator's evidence of how close a question is to the questions it was fitted on
+NEAREST_QUESTION = "nearest_question"
+
+
 @dataclass(frozen=True)
 class FusionModels:
     """The ranker and calibrator an index version serves with, and the encoder they were fitted to.
@@ -151,6 +156,9 @@ class FusionModels:
     #: the associations table (:mod:`indexer.associations`, as text) the ranker was fitted with, when it is not
     #: the package's: ``python -m indexer train --mine-associations`` mines one from the court's own questions
     associations: str = ""
+    #: unit vectors (float16, one row per question) of the questions the calibrator was fitted on: its
+    #: ``nearest_question`` evidence is a new question's highest cosine to them (:func:`nearest_question`)
+    questions: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -176,17 +184,27 @@ class FusionModels:
             d["calibrator"] = self.calibrator.to_dict()
         if self.associations:
             d["associations"] = self.associations
+        if self.questions is not None:
+            q = np.ascontiguousarray(self.questions, dtype="<f2")
+            d["questions"] = {"dtype": "float16", "shape": list(q.shape), "base64": base64.b64encode(q.tobytes()).decode("ascii")}
         return (json.dumps(d, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
     def with_origin(self, origin: str) -> FusionModels:
-        m = FusionModels(self.encoder, self.ranker, self.calibrator, origin, associations=self.associations)
+        m = FusionModels(self.encoder, self.ranker, self.calibrator, origin, associations=self.associations, questions=self.questions)
         return replace(m, sha256=hashlib.sha256(m.to_json()).hexdigest())
 
     @classmethod
     def make(
-        cls, encoder: str, ranker: LinearRanker | None, calibrator: Calibrator | None, origin: str = "trained", associations: str = ""
+        cls,
+        encoder: str,
+        ranker: LinearRanker | None,
+        calibrator: Calibrator | None,
+        origin: str = "trained",
+        associations: str = "",
+        questions: np.ndarray | None = None,
     ) -> FusionModels:
-        return cls(encoder, ranker, calibrator, origin, associations=associations).with_origin(origin)
+        vectors = None if questions is None else np.asarray(questions, dtype=np.float16)
+        return cls(encoder, ranker, calibrator, origin, associations=associations, questions=vectors).with_origin(origin)
 
     @classmethod
     def from_json(cls, data: bytes) -> FusionModels:
@@ -197,6 +215,7 @@ class FusionModels:
             calibrator = Calibrator.from_dict(d["calibrator"]) if "calibrator" in d else None
             encoder = d.get("encoder") or (ranker.info.get("encoder") if ranker is not None else None)
             associations = d.get("associations", "")
+            questions = _vectors(d["questions"]) if "questions" in d else None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"not fusion models ({exc.__class__.__name__})") from None
         if not isinstance(encoder, str) or not encoder:
@@ -212,7 +231,9 @@ class FusionModels:
                     or not all(np.isfinite(a).all() for a in (model.mean, model.std, model.weights))
                 ):
                     raise ValueError("fusion models with arrays that do not match their features")
-        return cls(encoder, ranker, calibrator, str(d.get("origin", "default")), hashlib.sha256(data).hexdigest(), associations)
+        if calibrator is not None and NEAREST_QUESTION in calibrator.features and questions is None:
+            raise ValueError(f"a calibrator that reads {NEAREST_QUESTION} without the questions it was fitted on")
+        return cls(encoder, ranker, calibrator, str(d.get("origin", "default")), hashlib.sha256(data).hexdigest(), associations, questions)
 
     @classmethod
     def load(cls, path: Path) -> FusionModels:
@@ -220,6 +241,35 @@ class FusionModels:
 
     def save(self, path: Path) -> None:
         path.write_bytes(self.to_json())
+
+
+def _vectors(d: dict[str, Any]) -> np.ndarray:
+    """Stored question vectors back as a [questions, dim] float16 array (ValueError when they do not fit)."""
+    shape = tuple(int(n) for n in d["shape"])
+    if d.get("dtype") != "float16" or len(shape) != 2:
+        raise ValueError("question vectors that are not a float16 matrix")
+    q = np.frombuffer(base64.b64decode(d["base64"], validate=True), dtype="<f2")
+    if q.size != shape[0] * shape[1] or not np.isfinite(q).all():
+        raise ValueError("question vectors that do not match their shape")
+    return q.reshape(shape).astype(np.float16)
+
+
+def nearest_question(vectors: np.ndarray, reference: np.ndarray | None, leave_one_out: bool = False) -> np.ndarray:
+    """Each of ``vectors``' highest cosine to the rows of ``reference`` (unit vectors; 0 without any).
+
+    How close a question is to those a calibrator was fitted on says how far its
+    evidence can be trusted: questions unlike every training question (a new kind
+    of question, a new subject) are answered right less often than their scores
+    suggest.  ``leave_one_out`` (``reference`` is ``vectors`` itself) leaves each
+    row's own cosine out, so that training questions are measured as new ones will be.
+    """
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    if reference is None or len(reference) == 0 or (leave_one_out and len(reference) < 2):
+        return np.zeros(len(vectors))
+    sims = vectors @ np.asarray(reference, dtype=np.float32).T
+    if leave_one_out:
+        np.fill_diagonal(sims, -np.inf)
+    return sims.max(axis=1).astype(float)
 
 
 def _slug(model_id: str) -> str:

@@ -36,7 +36,7 @@ from .bm25 import BM25Index
 from .dense import HalfScan, serve_single_threaded
 from .encoders import Encoder, get_encoder
 from .errors import BadInputError, IndexMismatchError
-from .fusion import Calibrator, FusionModels, LinearRanker, rrf, stable_order
+from .fusion import Calibrator, FusionModels, LinearRanker, nearest_question, rrf, stable_order
 from .query import Query, Thesaurus, parse_query
 from .schema import Chunk, Hit
 from .segmentation import Segmenter, default_segmenter
@@ -62,6 +62,7 @@ CALIBRATION_FEATURES = (
     "sentence_z",
     "background",
     "top_softmax",
+    "nearest_question",
 )
 #: sentences sampled to measure how similar a query is to the corpus in general
 BACKGROUND_SAMPLE = 512
@@ -232,6 +233,11 @@ class Searcher:
                         f"the calibrator of index {self.data.path} reads evidence this version does not compute "
                         f"({', '.join(unknown)}); retrain it: python -m indexer train … --index {self.data.path}"
                     )
+            if models.questions is not None and models.questions.shape[1] != self.data.units.shape[1]:
+                raise IndexMismatchError(
+                    f"the calibrator of index {self.data.path} was fitted on questions of {models.questions.shape[1]} "
+                    f"dimensions, the index has {self.data.units.shape[1]}; retrain it: python -m indexer train … --index {self.data.path}"
+                )
         self.associations = table
         self._models = models
 
@@ -241,7 +247,9 @@ class Searcher:
 
     @ranker.setter
     def ranker(self, ranker: LinearRanker | None) -> None:
-        self.models = FusionModels.make(self.data.model_id, ranker, self.calibrator, associations=self._carried())
+        self.models = FusionModels.make(
+            self.data.model_id, ranker, self.calibrator, associations=self._carried(), questions=self._questions()
+        )
 
     @property
     def calibrator(self) -> Calibrator | None:
@@ -249,10 +257,15 @@ class Searcher:
 
     @calibrator.setter
     def calibrator(self, calibrator: Calibrator | None) -> None:
-        self.models = FusionModels.make(self.data.model_id, self.ranker, calibrator, associations=self._carried())
+        self.models = FusionModels.make(
+            self.data.model_id, self.ranker, calibrator, associations=self._carried(), questions=self._questions()
+        )
 
     def _carried(self) -> str:
         return self._models.associations if self._models is not None else ""
+
+    def _questions(self) -> np.ndarray | None:
+        return self._models.questions if self._models is not None else None
 
     def describe_ranking(self, mode: str = "hybrid") -> dict[str, Any]:
         """What ranks the results of ``mode``: the models' id, kind, encoder, origin and signals."""
@@ -377,6 +390,7 @@ class Searcher:
         hits = []
         sent_scores = []
         background = self._background_stats(qv)
+        nearest = float(nearest_question(qv, self._questions())[0])
         # per-query constants, computed once for all hits
         terms = [(t, max(self.data.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
         known = sum(1 for t in dict.fromkeys(q.tokens) if self.data.bm25.idf(t) > 0)
@@ -388,7 +402,7 @@ class Searcher:
             ss = self._sentence_scores(chunk, c, qv, terms)
             best_sentences = tuple(sorted(p for p, _ in ss[:2])) if ss else ()
             signals = {f: float(feats[i, j]) for j, f in enumerate(names)}
-            hit_evidence = self._calibration_evidence(cand, fused, order, rank - 1, known_share, background)
+            hit_evidence = self._calibration_evidence(cand, fused, order, rank - 1, known_share, background, nearest)
             if rank == 1:
                 evidence = hit_evidence
             # the calibrator's P(relevant) of this measure, read as if it were the best one
@@ -516,7 +530,14 @@ class Searcher:
         return float(bg.mean()), max(float(bg.std()), 1e-6)
 
     def _calibration_evidence(
-        self, cand: Candidates, fused: np.ndarray, order: np.ndarray, pos: int, known_share: float, background: tuple[float, float]
+        self,
+        cand: Candidates,
+        fused: np.ndarray,
+        order: np.ndarray,
+        pos: int,
+        known_share: float,
+        background: tuple[float, float],
+        nearest: float,
     ) -> dict[str, float]:
         """Evidence that the measure ranked ``pos`` (0 = first) answers the query."""
         i = order[pos]
@@ -536,6 +557,8 @@ class Searcher:
             "sentence_z": (sentence - background[0]) / background[1],
             "background": background[0],
             "top_softmax": float(share[i] / share.sum()),
+            # how close the question is to those the calibrator was fitted on (0 when the models carry none)
+            "nearest_question": nearest,
         }
 
     def _relevance(self, evidence: dict[str, float], gap: float) -> float:

@@ -34,7 +34,7 @@ import numpy as np
 from .answer import FOUND_THRESHOLD, decide
 from .associations import SIGNAL, Associations, Example, merged, mine, package_associations, to_text
 from .evaluation import Question, ranking_metrics
-from .fusion import Calibrator, FusionModels, LinearRanker, train_calibrator, train_ranker
+from .fusion import NEAREST_QUESTION, Calibrator, FusionModels, LinearRanker, nearest_question, train_calibrator, train_ranker
 from .search import CALIBRATION_FEATURES, FEATURES, Searcher
 from .signals import Candidates
 from .units import chunk_tokens
@@ -117,25 +117,42 @@ def scored(p: Prepared, ranker: LinearRanker) -> np.ndarray:
     return ranker.score(p.X[:, [FEATURES.index(f) for f in ranker.features]])
 
 
-def outcome_rows(prepared: Sequence[Prepared], ranker: LinearRanker) -> tuple[np.ndarray, np.ndarray]:
-    """Evidence of each question's top-ranked measure under ``ranker``, and whether that measure is relevant."""
+def question_vectors(prepared: Sequence[Prepared]) -> np.ndarray:
+    """The questions' vectors as the models store them (float16): a calibrator's ``nearest_question`` reference."""
+    if not prepared:
+        return np.zeros((0, 0), np.float16)
+    return np.stack([np.asarray(p.candidates.qv, dtype=np.float32).ravel() for p in prepared]).astype(np.float16)
+
+
+def outcome_rows(prepared: Sequence[Prepared], ranker: LinearRanker, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Evidence of each question's top-ranked measure under ``ranker``, and whether that measure is relevant.
+
+    ``nearest_question`` is measured against ``reference`` (the vectors of the questions a calibrator
+    was fitted on), or, without one, against the other questions of ``prepared``: the questions a
+    calibrator is fitted on, each seen as a new question would be.
+    """
+    vectors = question_vectors(prepared)
+    nearest = nearest_question(vectors, vectors if reference is None else reference, leave_one_out=reference is None)
     rows, labels = [], []
-    for p in prepared:
+    for p, near in zip(prepared, nearest, strict=True):
         if not len(p.candidates):
             continue
         fused = scored(p, ranker)
         _, evidence, _ = p.searcher.evidence(p.candidates, p.X, FEATURES, fused, 1)
         if not evidence:
             continue
-        rows.append([evidence[f] for f in CALIBRATION_FEATURES])
+        rows.append([float(near) if f == NEAREST_QUESTION else evidence[f] for f in CALIBRATION_FEATURES])
         labels.append(float(p.y[int(np.argsort(-fused, kind="stable")[0])] > 0))
     return np.array(rows, dtype=float).reshape(-1, len(CALIBRATION_FEATURES)), np.array(labels)
 
 
-def fit_calibrator(rows: np.ndarray, labels: np.ndarray, info: dict | None = None) -> Calibrator:
-    """P(the top-ranked measure is relevant) from the evidence; found at FOUND_THRESHOLD."""
+def fit_calibrator(
+    rows: np.ndarray, labels: np.ndarray, info: dict | None = None, features: Sequence[str] = CALIBRATION_FEATURES
+) -> Calibrator:
+    """P(the top-ranked measure is relevant) from the evidence (rows of :func:`outcome_rows`, read for ``features``); found at FOUND_THRESHOLD."""
+    cols = [CALIBRATION_FEATURES.index(f) for f in features]
     return train_calibrator(
-        rows, labels, CALIBRATION_FEATURES, l2=CALIBRATOR_L2, info=info, monotone=MONOTONE, balanced=False, threshold=FOUND_THRESHOLD
+        rows[:, cols], labels, tuple(features), l2=CALIBRATOR_L2, info=info, monotone=MONOTONE, balanced=False, threshold=FOUND_THRESHOLD
     )
 
 
@@ -279,7 +296,9 @@ def train(
     calibrator = fit_calibrator(rows, labels, info={"unanswerable_sha": _digest(unanswerable)}) if len(set(labels.tolist())) == 2 else None
     # the package's table ships with the code; any other travels with the models
     carried = "" if searcher.associations is package_associations() else searcher.associations.text
-    models = FusionModels.make(searcher.encoder.model_id, ranker, calibrator, origin="trained", associations=carried)
+    # the calibrator's nearest_question evidence is read against the questions it was fitted on
+    questions = question_vectors(prepared) if calibrator is not None else None
+    models = FusionModels.make(searcher.encoder.model_id, ranker, calibrator, origin="trained", associations=carried, questions=questions)
     searcher.models = models
     return models
 
@@ -295,6 +314,7 @@ __all__ = [
     "outcome_rows",
     "prepare",
     "prepare_cross_fitted",
+    "question_vectors",
     "ranking_lists",
     "train",
 ]

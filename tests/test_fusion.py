@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,50 @@ def test_shipped_models_match_their_encoder_and_the_search_signals() -> None:
         models = FusionModels.load(path)
         assert models.origin == "default" and default_models(models.encoder).sha256 == models.sha256  # type: ignore[union-attr]
         assert models.ranker is not None and set(models.ranker.features) <= set(FEATURES)
-        assert models.calibrator is not None and tuple(models.calibrator.features) == CALIBRATION_FEATURES
+        assert models.calibrator is not None and set(models.calibrator.features) <= set(CALIBRATION_FEATURES)
+        # a calibrator reading the closeness to its training questions carries them, in the encoder's dimension
+        assert ("nearest_question" in models.calibrator.features) == (models.questions is not None)
+        if models.questions is not None:
+            assert models.questions.shape[1] == 384 and len(models.questions) >= models.ranker.info["questions"]
+    assert "nearest_question" in default_models("e5-legal@e8961cf13809").calibrator.features  # type: ignore[union-attr]
     assert default_models("e5-small") is not None
     assert default_models("st:some/unknown-model") is None
+
+
+def test_models_carry_the_questions_their_calibrator_was_fitted_on() -> None:
+    import pytest
+
+    from indexer.fusion import NEAREST_QUESTION
+
+    rng = np.random.default_rng(3)
+    q = rng.standard_normal((5, 8))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    X = rng.standard_normal((40, 2))
+    cal = train_calibrator(X, (X[:, 0] > 0).astype(float), ("a", NEAREST_QUESTION))
+    models = FusionModels.make("hash-64", None, cal, questions=q)
+    again = FusionModels.from_json(models.to_json())
+    assert again.sha256 == models.sha256 and again.questions.dtype == np.float16
+    np.testing.assert_array_equal(again.questions, q.astype(np.float16))
+    # the vectors are part of what the hash names: other questions, other models
+    assert FusionModels.make("hash-64", None, cal, questions=q[:4]).sha256 != models.sha256
+    assert models.with_origin("default").questions is models.questions
+    # a calibrator that reads nearest_question cannot be served without them
+    with pytest.raises(ValueError, match=NEAREST_QUESTION):
+        FusionModels.from_json(FusionModels.make("hash-64", None, cal).to_json())
+    stored = json.loads(models.to_json())
+    stored["questions"]["shape"] = [4, 8]
+    with pytest.raises(ValueError, match="not fusion models"):
+        FusionModels.from_json(json.dumps(stored).encode())
+
+
+def test_nearest_question_is_the_best_cosine_and_leaves_a_question_itself_out() -> None:
+    from indexer.fusion import nearest_question
+
+    v = np.eye(3)[[0, 0, 1]] * 1.0
+    v[1] = [0.6, 0.8, 0.0]
+    # against a reference: the highest cosine to any of its rows
+    np.testing.assert_allclose(nearest_question(v, np.eye(3)[[0]]), [1.0, 0.6, 0.0])
+    # leave one out: each training question is measured against the others only
+    np.testing.assert_allclose(nearest_question(v, v, leave_one_out=True), [0.6, 0.8, 0.8])
+    assert nearest_question(v, None).tolist() == [0.0, 0.0, 0.0]
+    assert nearest_question(v[:1], v[:1], leave_one_out=True).tolist() == [0.0]

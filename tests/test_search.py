@@ -111,6 +111,9 @@ def test_models_of_another_encoder_or_unknown_signals_are_refused(searcher: Sear
     unknown = LinearRanker(("bm25", "no_such_signal"), np.zeros(2), np.ones(2), np.ones(2), {})
     with pytest.raises(IndexMismatchError, match=r"no_such_signal.*retrain"):
         searcher.models = FusionModels.make("hash-64", unknown, None)
+    # a calibrator's training questions embedded by a model of another dimension
+    with pytest.raises(IndexMismatchError, match=r"dimensions.*retrain"):
+        searcher.models = FusionModels.make("hash-64", None, None, questions=np.ones((2, 384)) / np.sqrt(384))
     assert searcher.models is None  # unchanged: still rank fusion
 
 

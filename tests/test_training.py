@@ -184,3 +184,33 @@ def test_too_few_questions_to_mine_leave_the_package_table(hash_index: Path) -> 
     searcher = Searcher.open(hash_index)
     models = train(searcher, ANSWERABLE, UNANSWERABLE, mine_associations=True)
     assert models.associations == "" and searcher.associations.sha256 == models.ranker.info["associations"]
+
+
+def test_the_calibrator_learns_how_close_a_question_is_to_its_training_questions(hash_index: Path) -> None:
+    from indexer.fusion import NEAREST_QUESTION
+    from indexer.training import fit_ranker, outcome_rows, question_vectors
+
+    searcher = Searcher.open(hash_index)
+    questions = [*ANSWERABLE, Question("网上立案", frozenset({"rules_articles#2"})), *UNANSWERABLE]
+    prepared = prepare(searcher, questions)
+    ranker = fit_ranker(prepared)
+    vectors = question_vectors(prepared).astype(np.float32)
+    col = CALIBRATION_FEATURES.index(NEAREST_QUESTION)
+    # fitted rows: each question against the others, so the twice-asked 网上立案 is the only near-1 pair
+    rows, _ = outcome_rows(prepared, ranker)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    np.testing.assert_allclose(rows[:, col], sims.max(1), atol=1e-6)
+    assert rows[1, col] == pytest.approx(1.0, abs=1e-3) and rows[0, col] < 0.99
+    # new questions: against the questions the calibrator was fitted on
+    rows, _ = outcome_rows(prepared[:1], ranker, reference=vectors[:1])
+    assert rows[0, col] == pytest.approx(1.0, abs=1e-3)
+
+    models = train(searcher, ANSWERABLE, UNANSWERABLE)
+    assert models.questions is not None and models.questions.shape == (len(ANSWERABLE) + len(UNANSWERABLE), vectors.shape[1])
+    # served: a training question is its own nearest one; a question unlike all of them is far from them
+    assert searcher.search(ANSWERABLE[0].query, top_k=1).evidence[NEAREST_QUESTION] == pytest.approx(1.0, abs=1e-3)
+    far = searcher.search("红烧肉的做法", top_k=1).evidence[NEAREST_QUESTION]
+    assert far < 0.99
+    searcher.models = FusionModels.make("hash-64", models.ranker, None)
+    assert searcher.search(ANSWERABLE[0].query, top_k=1).evidence[NEAREST_QUESTION] == 0.0
