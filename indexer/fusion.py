@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,11 @@ class FusionModels:
     #: unit vectors (float16, one row per question) of the questions the calibrator was fitted on: its
     #: ``nearest_question`` evidence is a new question's highest cosine to them (:func:`nearest_question`)
     questions: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def question_matrix(self) -> np.ndarray | None:
+        """``questions`` as float32, converted once: the float16 rows would be converted on every query."""
+        return None if self.questions is None else np.asarray(self.questions, dtype=np.float32)
 
     @property
     def id(self) -> str:

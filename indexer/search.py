@@ -390,7 +390,7 @@ class Searcher:
         hits = []
         sent_scores = []
         background = self._background_stats(qv)
-        nearest = float(nearest_question(qv, self._questions())[0])
+        nearest = float(nearest_question(qv, self._models.question_matrix if self._models is not None else None)[0])
         # per-query constants, computed once for all hits
         terms = [(t, max(self.data.bm25.idf(t), 0.1)) for t in dict.fromkeys(q.tokens + q.expansion_tokens)]
         known = sum(1 for t in dict.fromkeys(q.tokens) if self.data.bm25.idf(t) > 0)
