@@ -27,12 +27,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pairs_split import for_ranker  # noqa: E402
 from pairs_split import rows as pair_rows  # noqa: E402
-from train_default import QUERIES, _load_vectors, _save_vectors, pairs_sample, sources  # noqa: E402
+from train_default import pairs_sample, prepared_sets, sources  # noqa: E402
 
-from indexer.evaluation import load_questions  # noqa: E402
 from indexer.fusion import train_ranker  # noqa: E402
 from indexer.search import FEATURES, Searcher  # noqa: E402
-from indexer.training import RANKER_L2, RANKER_MONOTONE, embed_all, prepare  # noqa: E402
+from indexer.training import RANKER_L2, RANKER_MONOTONE  # noqa: E402
 
 #: labels civil judgments cite in nearly every case (as bench/train_default.py drops them)
 BOILERPLATE = frozenset({"民事诉讼法#264", "民事诉讼法#147", "民事诉讼法#67", "民事诉讼法解释#90"})
@@ -61,16 +60,8 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()
     reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    # the unanswerable questions too, so that the folds are bench/train_default.py's (they train nothing here)
-    questions = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
-    questions += [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
-    groups = {"reform": (reform, questions), "pairs": (laws, pairs_sample(700, ranker_part_only=True))}
-    prepared = {}
-    for g, (searcher, qs) in groups.items():
-        _load_vectors(args.vector_cache, searcher)
-        embed_all(searcher, qs)
-        _save_vectors(args.vector_cache, searcher)
-        prepared[g] = prepare(searcher, qs)
+    # bench/queries' unanswerable questions too, so that the folds are bench/train_default.py's (they train nothing here)
+    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache)
     source_of = sources()
     rng = np.random.default_rng(0)
     folds = {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}

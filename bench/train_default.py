@@ -37,7 +37,7 @@ from indexer.answer import FOUND_THRESHOLD  # noqa: E402
 from indexer.evaluation import Question, calibration_error, load_questions  # noqa: E402
 from indexer.fusion import NEAREST_QUESTION, FusionModels, default_models_path  # noqa: E402
 from indexer.search import CALIBRATION_FEATURES, FEATURES, Searcher  # noqa: E402
-from indexer.training import embed_all, fit_calibrator, fit_ranker, outcome_rows, prepare, question_vectors, scored  # noqa: E402
+from indexer.training import Prepared, embed_all, fit_calibrator, fit_ranker, outcome_rows, prepare, question_vectors, scored  # noqa: E402
 
 QUERIES = ROOT / "bench" / "queries"
 sys.path.insert(0, str(ROOT / "bench"))
@@ -98,6 +98,21 @@ def _save_vectors(path: str | None, searcher: Searcher) -> None:
     np.savez(path, encoder=searcher.encoder.model_id, texts=np.array(texts), vectors=np.stack([old[t] for t in texts]))
 
 
+def prepared_sets(reform: Searcher, laws: Searcher, pairs: list[Question], vector_cache: str | None) -> dict[str, list[Prepared]]:
+    """The training sets prepared on their indexes: "reform", bench/queries (answerable, then unanswerable), and "pairs"."""
+    t0 = time.time()
+    answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
+    unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
+    prepared = {}
+    for name, (searcher, qs) in {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}.items():
+        cached = _load_vectors(vector_cache, searcher)
+        embed_all(searcher, [q for q in qs if searcher.parse(q.query).dense_text not in cached])
+        _save_vectors(vector_cache, searcher)
+        prepared[name] = prepare(searcher, qs)
+        print(f"{name}: {len(qs)} questions prepared ({time.time() - t0:.0f} s)", file=sys.stderr)
+    return prepared
+
+
 def rank_metrics(prepared, ranker) -> np.ndarray:
     out = np.zeros(3)
     for p in prepared:
@@ -132,18 +147,8 @@ def main() -> None:
     t0 = time.time()
     # the indexes' own models play no part, and after a change of signals they are refused
     reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
-    unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
-    pairs = pairs_sample(args.cail, args.ranker_part_only)
+    prepared = prepared_sets(reform, laws, pairs_sample(args.cail, args.ranker_part_only), args.vector_cache)
     source_of = sources()
-    groups = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
-    prepared = {}
-    for name, (searcher, qs) in groups.items():
-        cached = _load_vectors(args.vector_cache, searcher)
-        embed_all(searcher, [q for q in qs if searcher.parse(q.query).dense_text not in cached])
-        _save_vectors(args.vector_cache, searcher)
-        prepared[name] = prepare(searcher, qs)
-        print(f"{name}: {len(qs)} questions prepared ({time.time() - t0:.0f} s)", file=sys.stderr)
     rng = np.random.default_rng(0)
     folds = {g: np.array_split(rng.permutation(len(p)), args.folds) for g, p in prepared.items()}
     report: dict = {"questions": {g: len(p) for g, p in prepared.items()}, "folds": args.folds, "cv": {}}
