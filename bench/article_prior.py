@@ -13,7 +13,6 @@ gives the figures; never run on ../shared/eval.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import Counter, defaultdict
@@ -27,10 +26,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pairs_split import for_ranker  # noqa: E402
 from pairs_split import rows as pair_rows  # noqa: E402
-from train_default import pairs_sample, prepared_sets, sources  # noqa: E402
+from train_default import extra_signal_experiment, first_metrics, first_relevant, sources  # noqa: E402
 
 from indexer.fusion import train_ranker  # noqa: E402
-from indexer.search import FEATURES, Searcher  # noqa: E402
+from indexer.search import FEATURES  # noqa: E402
 from indexer.training import RANKER_L2, RANKER_MONOTONE  # noqa: E402
 
 #: labels civil judgments cite in nearly every case (as bench/train_default.py drops them)
@@ -47,24 +46,9 @@ def citation_counts(with_cail: bool) -> Counter[str]:
     return counts
 
 
-def first_relevant(scores: np.ndarray, y: np.ndarray) -> int | None:
-    order = np.argsort(-scores, kind="stable")[:10]
-    return next((i for i, j in enumerate(order) if y[j] > 0), None)
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reform-index", required=True)
-    ap.add_argument("--laws-index", required=True)
-    ap.add_argument("--vector-cache", default=None, metavar="NPZ")
-    ap.add_argument("--folds", type=int, default=5)
-    args = ap.parse_args()
-    reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    # bench/queries' unanswerable questions too, so that the folds are bench/train_default.py's (they train nothing here)
-    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache)
+    args, prepared, folds = extra_signal_experiment(__doc__)
     source_of = sources()
-    rng = np.random.default_rng(0)
-    folds = {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
     features, monotone = (*FEATURES, "article_prior"), (*RANKER_MONOTONE, "article_prior")
     report = {}
     for label, counts in (
@@ -94,14 +78,7 @@ def main() -> None:
                         firsts[source_of.get(q.query, "?")].append(f)
                         kind = "criminal" if all(r.startswith("刑法#") for r in q.relevant) else "civil and other"
                         firsts[f"pairs: {kind}"].append(f)
-        report[label] = {
-            g: {
-                "questions": len(fs),
-                "R@1": round(float(np.mean([f == 0 for f in fs])), 3),
-                "MRR@10": round(float(np.mean([0.0 if f is None else 1 / (f + 1) for f in fs])), 3),
-            }
-            for g, fs in firsts.items()
-        }
+        report[label] = first_metrics(firsts)
         print(label, json.dumps(report[label], ensure_ascii=False), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1))
 

@@ -14,7 +14,6 @@ figures; never run on ../shared/eval.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -26,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_default import pairs_sample, prepared_sets, sources  # noqa: E402
+from train_default import extra_signal_experiment, first_metrics, first_relevant, sources  # noqa: E402
 
 from indexer.fusion import train_ranker  # noqa: E402
-from indexer.search import FEATURES, Searcher  # noqa: E402
+from indexer.search import FEATURES  # noqa: E402
 from indexer.training import RANKER_L2, RANKER_MONOTONE  # noqa: E402
 
 
@@ -47,23 +46,13 @@ def column(sims: np.ndarray, memory: list[int], labels: list[frozenset[str]], ke
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reform-index", required=True)
-    ap.add_argument("--laws-index", required=True)
-    ap.add_argument("--vector-cache", default=None, metavar="NPZ")
-    ap.add_argument("--folds", type=int, default=5)
-    args = ap.parse_args()
-    reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    # bench/queries' unanswerable questions too, so that the folds are bench/train_default.py's (they train nothing here)
-    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache)
+    args, prepared, folds = extra_signal_experiment(__doc__)
     every = [(g, i, p) for g, ps in prepared.items() for i, p in enumerate(ps)]
     vectors = np.stack([np.asarray(p.candidates.qv, np.float32).ravel() for _, _, p in every])
     sims = vectors @ vectors.T
     labels = [p.question.relevant for _, _, p in every]
     keys = [[p.searcher.data.chunks[int(c)].key for c in p.candidates.ids] for _, _, p in every]
     source_of = sources()
-    rng = np.random.default_rng(0)
-    folds = {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
     features, monotone = (*FEATURES, "past_question"), (*RANKER_MONOTONE, "past_question")
     report = {}
     for mode in ("without", "max", "count"):
@@ -82,20 +71,11 @@ def main() -> None:
             for n, (g, i, p) in enumerate(every):
                 if i not in held[g] or not p.question.relevant:
                     continue
-                order = np.argsort(-ranker.score(matrix(n, train)), kind="stable")[:10]
-                first = next((a for a, j in enumerate(order) if p.y[j] > 0), None)
+                first = first_relevant(ranker.score(matrix(n, train)), p.y)
                 firsts[g].append(first)
                 if g == "pairs":
                     firsts[source_of.get(p.question.query, "?")].append(first)
-        report[mode] = {
-            g: {
-                "questions": len(fs),
-                "R@1": round(float(np.mean([f == 0 for f in fs])), 3),
-                "Hit@10": round(float(np.mean([f is not None for f in fs])), 3),
-                "MRR@10": round(float(np.mean([0.0 if f is None else 1 / (f + 1) for f in fs])), 3),
-            }
-            for g, fs in firsts.items()
-        }
+        report[mode] = first_metrics(firsts)
         print(mode, json.dumps(report[mode], ensure_ascii=False), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1))
 

@@ -113,11 +113,46 @@ def prepared_sets(reform: Searcher, laws: Searcher, pairs: list[Question], vecto
     return prepared
 
 
+def extra_signal_experiment(doc: str | None) -> tuple[argparse.Namespace, dict[str, list[Prepared]], dict[str, list[np.ndarray]]]:
+    """The command line, training sets and folds of a bench script that cross-validates one more signal column.
+
+    The folds are this script's (bench/queries' unanswerable questions are in them, though they train nothing there).
+    """
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reform-index", required=True)
+    ap.add_argument("--laws-index", required=True)
+    ap.add_argument("--vector-cache", default=None, metavar="NPZ")
+    ap.add_argument("--folds", type=int, default=5)
+    args = ap.parse_args()
+    reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
+    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache)
+    rng = np.random.default_rng(0)
+    return args, prepared, {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
+
+
+def first_relevant(scores: np.ndarray, y: np.ndarray) -> int | None:
+    """Rank (0-based) of the first relevant candidate among the ten best by ``scores``; None when none is."""
+    order = np.argsort(-scores, kind="stable")[:10]
+    return next((i for i, j in enumerate(order) if y[j] > 0), None)
+
+
+def first_metrics(firsts: dict[str, list[int | None]]) -> dict[str, dict[str, float]]:
+    """R@1, Hit@10 and MRR@10 of each group of questions, from their :func:`first_relevant` ranks."""
+    return {
+        g: {
+            "questions": len(fs),
+            "R@1": round(float(np.mean([f == 0 for f in fs])), 3),
+            "Hit@10": round(float(np.mean([f is not None for f in fs])), 3),
+            "MRR@10": round(float(np.mean([0.0 if f is None else 1 / (f + 1) for f in fs])), 3),
+        }
+        for g, fs in firsts.items()
+    }
+
+
 def rank_metrics(prepared, ranker) -> np.ndarray:
     out = np.zeros(3)
     for p in prepared:
-        order = np.argsort(-scored(p, ranker), kind="stable")[:10]
-        first = next((i for i, j in enumerate(order) if p.y[j] > 0), None)
+        first = first_relevant(scored(p, ranker), p.y)
         if first is not None:
             out += [first == 0, 1, 1 / (first + 1)]
     return out
