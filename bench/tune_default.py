@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from pairs_split import write_part  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
-from indexer.tuning import DEFAULT_MINED, TuneSettings  # noqa: E402
+from indexer.tuning import DEFAULT_MINED, NEGATIVE_SOURCES, TuneSettings  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 #: the recipe (tune's defaults); this script adds the data, the steps and the threads
@@ -46,6 +46,7 @@ def main() -> None:
         action="store_false",
         help="in-batch negatives only (the shipped delta also shows each pair a neighbouring article as a hard negative)",
     )
+    ap.add_argument("--negatives", choices=NEGATIVE_SOURCES, default=DEFAULTS.negatives)
     ap.add_argument("--max-query-tokens", type=int, default=DEFAULTS.max_query_tokens)
     ap.add_argument(
         "--expand-queries",
@@ -85,6 +86,8 @@ def main() -> None:
         "--mine",
         args.mine,
         "--hard-negatives" if args.hard_negatives else "--no-hard-negatives",
+        "--negatives",
+        args.negatives,
         "--max-query-tokens",
         str(args.max_query_tokens),
         "--expand-queries" if args.expand_queries else "--no-expand-queries",

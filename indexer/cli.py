@@ -232,6 +232,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         hard_negatives=args.hard_negatives,
+        negatives=args.negatives,
         expand_queries=args.expand_queries,
     )
     if settings.batch_size < 2 or not 1 <= settings.layers <= 12 or settings.steps < 0 or settings.threads < 1:
@@ -445,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="folder for delta.safetensors and tune.json")
     # the defaults are TuneSettings' and DEFAULT_MINED (the shipped delta's recipe), stated once in tuning.py
-    from .tuning import DEFAULT_MINED, TuneSettings
+    from .tuning import DEFAULT_MINED, NEGATIVE_SOURCES, TuneSettings
 
     p.add_argument("--no-mine", action="store_true", help="do not add pairs mined from the documents' own structure")
     p.add_argument(
@@ -488,6 +489,13 @@ def build_parser() -> argparse.ArgumentParser:
         d.hard_negatives,
         "show each pair a neighbouring measure of the same document as a negative (right law, wrong article; the default)",
         "in-batch negatives only",
+    )
+    p.add_argument(
+        "--negatives",
+        choices=NEGATIVE_SOURCES,
+        default=d.negatives,
+        help="where the questions' hard negatives come from: neighbouring measures of the answer, or the measures the "
+        f"untrained model ranks high for the question (mined pairs always take a neighbour; default {d.negatives})",
     )
     _switch(
         p,

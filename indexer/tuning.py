@@ -94,6 +94,8 @@ def pairs_from_file(path: str | os.PathLike[str], chunks: dict[str, Chunk], max_
     return out
 
 
+#: where hard negatives may come from (:attr:`TuneSettings.negatives`)
+NEGATIVE_SOURCES = ("neighbours", "retrieved")
 #: the kinds of pairs :func:`mine_pairs` gives (``TrainingPair.origin`` is ``mined:<kind>``)
 MINED_KINDS = ("headings", "title", "sentence")
 #: the kinds mined unless told otherwise: the shipped recipe's (law-title-and-headings pairs were part of
@@ -157,6 +159,56 @@ def add_hard_negatives(pairs: Sequence[TrainingPair], chunks: dict[str, Chunk], 
         near = [k for k in near if chunks[k].body]
         if near:
             k = rng.choice(near)
+            out.append(replace(p, negative=chunks[k].body, negative_key=k))
+    return out
+
+
+#: how far down a question's ranking :func:`add_retrieved_negatives` looks, and how many of the best
+#: unlabelled passages it passes over (a question labelled with one article often has others that apply)
+RETRIEVED_DEPTH, RETRIEVED_SKIP = 30, 2
+
+
+def add_retrieved_negatives(
+    pairs: Sequence[TrainingPair],
+    chunks: dict[str, Chunk],
+    rng: random.Random,
+    embed: Callable[[Sequence[str], bool], Any],
+    depth: int = RETRIEVED_DEPTH,
+    skip: int = RETRIEVED_SKIP,
+) -> list[TrainingPair]:
+    """Give each pair a hard negative the untrained model itself ranks high for its query.
+
+    Neighbouring articles teach "right law, wrong article"; the passages the
+    model already confuses with the answer (another law's article on the same
+    subject, a distant article of the same law) are what it gets wrong next.
+    ``embed(texts, is_query)`` returns normalised vectors.  Every measure of
+    the corpora is ranked by cosine for each distinct query; the passages
+    labelled for it are removed, the ``skip`` best of the rest passed over
+    (they are often relevant but unlabelled), and one of the rest of the
+    ``depth`` best drawn at random.
+    """
+    import numpy as np
+
+    keys = sorted(k for k, c in chunks.items() if c.body)
+    if not keys or not pairs:
+        return []
+    passages = np.asarray(embed([chunks[k].body for k in keys], False), dtype=np.float32)
+    relevant: dict[str, set[str]] = {}
+    for p in pairs:
+        relevant.setdefault(p.query, set()).add(p.key.split("/")[0])
+    queries = sorted(relevant)
+    vectors = np.asarray(embed(queries, True), dtype=np.float32)
+    ranked: dict[str, list[str]] = {}
+    for start in range(0, len(queries), 256):
+        sims = vectors[start : start + 256] @ passages.T
+        top = np.argsort(-sims, axis=1, kind="stable")[:, : depth + len(relevant[queries[start]]) + skip + 8]
+        for q, row in zip(queries[start : start + 256], top, strict=True):
+            ranked[q] = [keys[j] for j in row if keys[j] not in relevant[q]][skip:depth]
+    out: list[TrainingPair] = []
+    for p in pairs:
+        pool = ranked.get(p.query, [])
+        if pool:
+            k = rng.choice(pool)
             out.append(replace(p, negative=chunks[k].body, negative_key=k))
     return out
 
@@ -229,6 +281,10 @@ class TuneSettings:
     seed: int = 13
     threads: int = 1
     hard_negatives: bool = True  #: add a neighbouring measure of the same document as each pair's hard negative
+    #: where the questions' hard negatives come from: "neighbours" (the same document, at most three places
+    #: away) or "retrieved" (what the untrained model ranks high, :func:`add_retrieved_negatives`); mined
+    #: pairs always take a neighbour
+    negatives: str = "neighbours"
     #: train on each question as search embeds it (normalised, cut, the thesaurus's legal terms appended)
     expand_queries: bool = False
 
@@ -273,14 +329,9 @@ def tune(
                 f"unknown kinds of mined pairs: {', '.join(sorted(kinds - set(MINED_KINDS)))} (use {', '.join(MINED_KINDS)})"
             )
         pairs.extend(p for p in mine_pairs(chunks, rng) if p.origin.split(":", 1)[1] in kinds)
-    if settings.hard_negatives:
-        pairs = add_hard_negatives(pairs, chunks, rng)
-    if settings.expand_queries:
-        pairs = as_searched(pairs)
-    plan = batches(pairs, settings.batch_size, rng)
-    if settings.steps:
-        plan = [plan[i % len(plan)] for i in range(settings.steps)] if plan else []
-    if not plan:
+    if settings.negatives not in NEGATIVE_SOURCES:
+        raise BadInputError(f"unknown source of hard negatives '{settings.negatives}' (use {' or '.join(NEGATIVE_SOURCES)})")
+    if len(pairs) < settings.batch_size:
         raise BadInputError(f"too few training pairs ({len(pairs)}) for one batch of {settings.batch_size}")
 
     torch.manual_seed(settings.seed)
@@ -290,6 +341,25 @@ def tune(
     try:
         folder = converted_model_dir()
         model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+
+        def embed(texts: Sequence[str], is_query: bool) -> Any:
+            model.max_seq_length = settings.max_query_tokens if is_query else settings.max_passage_tokens
+            prompt = QUERY_PROMPT if is_query else PASSAGE_PROMPT
+            return model.encode([prompt + t for t in texts], batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+
+        if settings.hard_negatives and settings.negatives == "retrieved":
+            questions = [p for p in pairs if not p.origin.startswith("mined:")]
+            mined = [p for p in pairs if p.origin.startswith("mined:")]
+            pairs = add_retrieved_negatives(questions, chunks, rng, embed) + add_hard_negatives(mined, chunks, rng)
+        elif settings.hard_negatives:
+            pairs = add_hard_negatives(pairs, chunks, rng)
+        if settings.expand_queries:
+            pairs = as_searched(pairs)
+        plan = batches(pairs, settings.batch_size, rng)
+        if settings.steps:
+            plan = [plan[i % len(plan)] for i in range(settings.steps)] if plan else []
+        if not plan:
+            raise BadInputError(f"too few training pairs ({len(pairs)}) for one batch of {settings.batch_size}")
         bert = model[0].auto_model
         base = {k: v.detach().clone() for k, v in bert.state_dict().items()}
         n_layers = len(bert.encoder.layer)

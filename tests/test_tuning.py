@@ -18,9 +18,11 @@ from indexer.tuning import (
     DELTA_FILE,
     META_FILE,
     MINED_KINDS,
+    RETRIEVED_SKIP,
     TrainingPair,
     TuneSettings,
     add_hard_negatives,
+    add_retrieved_negatives,
     as_searched,
     batches,
     corpus_chunks,
@@ -125,6 +127,39 @@ def test_hard_negatives_are_nearby_measures_of_the_same_document_never_a_relevan
         assert not positives & {p.negative_key for p in b}
 
 
+def _char_vectors(texts: list[str], is_query: bool) -> np.ndarray:
+    """A fake encoder: normalised character counts."""
+    out = np.zeros((len(texts), 512), np.float32)
+    for i, t in enumerate(texts):
+        for ch in t:
+            out[i, ord(ch) % 512] += 1
+    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
+
+
+def test_retrieved_negatives_are_what_the_model_ranks_high_but_never_a_labelled_or_the_best_unlabelled(corpus: Path) -> None:
+    chunks = corpus_chunks([corpus])
+    keys = sorted(k for k, c in chunks.items() if c.body)
+    query = "个人破产制度改革试点"
+    labelled = {f"{PLAN}#5", f"{PLAN}#6"}
+    pairs = [TrainingPair(query, chunks[k].body, k, "t") for k in sorted(labelled)]
+    sims = _char_vectors([query], True) @ _char_vectors([chunks[k].body for k in keys], False).T
+    ranking = [keys[j] for j in np.argsort(-sims[0], kind="stable") if keys[j] not in labelled]
+    drawn = set()
+    for seed in range(30):
+        out = add_retrieved_negatives(pairs, chunks, random.Random(seed), _char_vectors, depth=8)
+        assert [p.key for p in out] == [p.key for p in pairs]
+        for p in out:
+            assert p.negative_key not in labelled and p.negative == chunks[p.negative_key].body
+            # passed over: the best unlabelled measures (often relevant but unlabelled); drawn from the rest of the 8 best
+            assert p.negative_key in ranking[RETRIEVED_SKIP:8]
+            drawn.add(p.negative_key)
+    assert len(drawn) > 1
+    assert add_retrieved_negatives(pairs, chunks, random.Random(3), _char_vectors) == add_retrieved_negatives(
+        pairs, chunks, random.Random(3), _char_vectors
+    )
+    assert add_retrieved_negatives([], chunks, random.Random(0), _char_vectors) == []
+
+
 def test_as_searched_trains_on_the_text_search_embeds() -> None:
     from indexer.query import Thesaurus, parse_query
     from indexer.segmentation import Segmenter
@@ -154,6 +189,7 @@ def mini_tuned(converted_e5: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     tune([pairs], [corpus], root / "a", mini, mine=True)
     tune([pairs], [corpus], root / "b", mini, mine=True)
     tune([pairs], [corpus], root / "hard", replace(mini, hard_negatives=True), mine=True)
+    tune([pairs], [corpus], root / "retrieved", replace(mini, hard_negatives=True, negatives="retrieved"), mine=True)
     questions_only = replace(mini, steps=1, batch_size=3)
     tune([pairs], [corpus], root / "bare", questions_only, mine=False)
     tune([pairs], [corpus], root / "expanded", replace(questions_only, expand_queries=True), mine=False)
@@ -175,6 +211,10 @@ def test_tune_writes_a_small_fp16_delta_of_the_top_layers_only(mini_tuned: tuple
     hard = json.loads((root / "hard" / META_FILE).read_text(encoding="utf-8"))
     assert hard["settings"]["hard_negatives"] is True and not meta["settings"]["hard_negatives"]
     assert hard["delta_sha256"] != meta["delta_sha256"]
+    # negatives the untrained model ranks high instead of neighbours: recorded, and another delta
+    retrieved = json.loads((root / "retrieved" / META_FILE).read_text(encoding="utf-8"))
+    assert retrieved["settings"]["negatives"] == "retrieved" and hard["settings"]["negatives"] == "neighbours"
+    assert retrieved["delta_sha256"] != hard["delta_sha256"]
     # trained on the questions as search embeds them (网上打官司 gains 在线诉讼…): recorded, and another delta
     bare, expanded = (json.loads((root / d / META_FILE).read_text(encoding="utf-8")) for d in ("bare", "expanded"))
     assert expanded["settings"]["expand_queries"] is True and bare["settings"]["expand_queries"] is False
@@ -254,3 +294,7 @@ def test_the_tune_command_defaults_to_the_shipped_recipe() -> None:
     assert build_parser().parse_args([*base, "--expand-queries"]).expand_queries is True
     with pytest.raises(BadInputError, match="not allowed with"):
         build_parser().parse_args([*base, "--hard-negatives", "--no-hard-negatives"])
+    assert args.negatives == TuneSettings().negatives == shipped["settings"].get("negatives", "neighbours")
+    assert build_parser().parse_args([*base, "--negatives", "retrieved"]).negatives == "retrieved"
+    with pytest.raises(BadInputError, match="invalid choice"):
+        build_parser().parse_args([*base, "--negatives", "random"])
