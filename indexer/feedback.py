@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 FEEDBACK_FILE = "feedback.tsv"
 HEADER = "time\tquery\tchunk_id\n"
+HEADER_FIELDS = HEADER.strip().split("\t")
 #: a question longer than the page accepts is not one of its questions
 MAX_QUERY_CHARS = 500
 #: recorded in place of a chunk id: none of the measures shown answers the question (the calibrator's negatives)
@@ -66,11 +68,11 @@ class FeedbackLog:
         choice = Choice(time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(when)), q, c)
         line = f"{choice.time}\t{choice.query}\t{choice.chunk_id}\n".encode()
         try:
+            if not self.path.exists():
+                self._create()
             # O_APPEND and one write per record: concurrent sessions never interleave within a line
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
             try:
-                if os.fstat(fd).st_size == 0:
-                    os.write(fd, HEADER.encode())
                 os.write(fd, line)
             finally:
                 os.close(fd)
@@ -80,14 +82,42 @@ class FeedbackLog:
             ) from None
         return choice
 
+    def _create(self) -> None:
+        # the header and the file appear together: two sessions that both found no log must not both
+        # write a header (one would land between the other's records), so the header is written to a
+        # private file first and linked into place, which fails for all but the first
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".feedback-", suffix=".tmp")
+        try:
+            try:
+                os.write(fd, HEADER.encode())
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass
+            except OSError:
+                # a file system without hard links: create exclusively, a far smaller window
+                try:
+                    fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    return
+                try:
+                    os.write(fd, HEADER.encode())
+                finally:
+                    os.close(fd)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
     def choices(self) -> list[Choice]:
         """Every recorded choice, oldest first; malformed lines are skipped with a warning."""
         if not self.path.is_file():
             return []
         out, bad = [], 0
         with self.path.open(encoding="utf-8", errors="replace", newline="") as fh:
-            for i, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)):
-                if i == 0 and row == HEADER.strip().split("\t"):
+            for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+                # anywhere, not only first: logs written before the header was created atomically may repeat it
+                if row == HEADER_FIELDS:
                     continue
                 if len(row) != 3 or not all(field.strip() for field in row):
                     bad += 1

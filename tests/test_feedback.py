@@ -77,6 +77,35 @@ def test_concurrent_sessions_write_whole_lines(tmp_path: Path) -> None:
     assert (tmp_path / FEEDBACK_FILE).read_text(encoding="utf-8").count("time\tquery") == 1
 
 
+def test_sessions_that_all_find_no_log_write_one_header(tmp_path: Path) -> None:
+    for attempt in range(20):
+        log = FeedbackLog(tmp_path / str(attempt))
+        log.path.parent.mkdir()
+        start = threading.Barrier(6)
+
+        def work(n: int, log: FeedbackLog = log, start: threading.Barrier = start) -> None:
+            start.wait()
+            log.record(f"问题{n}", f"doc#{n}")
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        text = log.path.read_text(encoding="utf-8")
+        assert text.startswith("time\tquery\tchunk_id\n") and text.count("time\tquery") == 1
+        assert sorted(c.chunk_id for c in log.choices()) == [f"doc#{n}" for n in range(6)]
+        # the header is linked into place from a private file, which never stays behind
+        assert [f.name for f in log.path.parent.iterdir()] == [FEEDBACK_FILE]
+
+
+def test_a_header_repeated_by_an_older_version_is_not_a_choice(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    log = FeedbackLog(tmp_path)
+    row = "2026-01-01T00:00:00\t问题\tdoc#1\n"
+    log.path.write_text("time\tquery\tchunk_id\n" + row + "time\tquery\tchunk_id\n" + row, encoding="utf-8")
+    assert [c.chunk_id for c in log.choices()] == ["doc#1", "doc#1"] and "malformed" not in caplog.text
+
+
 def test_an_unwritable_index_folder_is_an_index_write_error(tmp_path: Path) -> None:
     with pytest.raises(IndexWriteError, match="cannot record the choice"):
         FeedbackLog(tmp_path / "missing").record("问题", "doc#1")
