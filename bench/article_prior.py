@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +26,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pairs_split import for_ranker  # noqa: E402
 from pairs_split import rows as pair_rows  # noqa: E402
-from train_default import extra_signal_experiment, first_metrics, first_relevant, sources  # noqa: E402
+from train_default import extra_signal_experiment, extra_signal_metrics  # noqa: E402
 
-from indexer.fusion import train_ranker  # noqa: E402
-from indexer.search import FEATURES  # noqa: E402
-from indexer.training import RANKER_L2, RANKER_MONOTONE  # noqa: E402
+from indexer.training import Prepared  # noqa: E402
 
 #: labels civil judgments cite in nearly every case (as bench/train_default.py drops them)
 BOILERPLATE = frozenset({"民事诉讼法#264", "民事诉讼法#147", "民事诉讼法#67", "民事诉讼法解释#90"})
@@ -46,39 +44,24 @@ def citation_counts(with_cail: bool) -> Counter[str]:
     return counts
 
 
+def kind(p: Prepared) -> list[str]:
+    """The pair's kind of law: criminal (every label an article of 刑法) or civil and other."""
+    return ["pairs: criminal" if all(r.startswith("刑法#") for r in p.question.relevant) else "pairs: civil and other"]
+
+
 def main() -> None:
-    args, prepared, folds = extra_signal_experiment(__doc__)
-    source_of = sources()
-    features, monotone = (*FEATURES, "article_prior"), (*RANKER_MONOTONE, "article_prior")
+    _, prepared, folds = extra_signal_experiment(__doc__)
+    every = [(g, i, p) for g, ps in prepared.items() for i, p in enumerate(ps)]
     report = {}
     for label, counts in (
         ("without the prior", Counter()),
         ("prior without CAIL", citation_counts(False)),
         ("prior with CAIL", citation_counts(True)),
     ):
-        lists = {
-            g: [(np.column_stack([p.X, [np.log1p(counts[p.searcher.data.chunks[int(c)].key]) for c in p.candidates.ids]]), p.y) for p in ps]
-            for g, ps in prepared.items()
-        }
-        firsts: dict[str, list[int | None]] = defaultdict(list)
-        for k in range(args.folds):
-            held = {g: set(folds[g][k].tolist()) for g in lists}
-            ranker = train_ranker(
-                [xy for g, ls in lists.items() for i, xy in enumerate(ls) if i not in held[g]], features, l2=RANKER_L2, monotone=monotone
-            )
-            for g, ls in lists.items():
-                for i in folds[g][k]:
-                    if not prepared[g][i].question.relevant:
-                        continue
-                    X, y = ls[i]
-                    f = first_relevant(ranker.score(X), y)
-                    firsts[g].append(f)
-                    if g == "pairs":
-                        q = prepared[g][i].question
-                        firsts[source_of.get(q.query, "?")].append(f)
-                        kind = "criminal" if all(r.startswith("刑法#") for r in q.relevant) else "civil and other"
-                        firsts[f"pairs: {kind}"].append(f)
-        report[label] = first_metrics(firsts)
+        columns = [
+            np.column_stack([p.X, [np.log1p(counts[p.searcher.data.chunks[int(c)].key]) for c in p.candidates.ids]]) for _, _, p in every
+        ]
+        report[label] = extra_signal_metrics(every, folds, ("article_prior",), lambda n, _memory, columns=columns: columns[n], kind)
         print(label, json.dumps(report[label], ensure_ascii=False), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1))
 

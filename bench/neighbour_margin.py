@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_default import extra_signal_experiment, first_metrics, first_relevant, sources  # noqa: E402
+from train_default import extra_signal_experiment, extra_signal_metrics  # noqa: E402
 
-from indexer.fusion import train_ranker  # noqa: E402
 from indexer.search import FEATURES  # noqa: E402
-from indexer.training import RANKER_L2, RANKER_MONOTONE  # noqa: E402
 
 COLUMNS = {"margin_bm25": ("bm25", "neighbour_bm25"), "margin_measure": ("measure", "neighbour_measure")}
 VARIANTS = {"without": (), "bm25": ("margin_bm25",), "measure": ("margin_measure",), "both": tuple(COLUMNS)}
@@ -42,25 +39,11 @@ def with_margins(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 
 
 def main() -> None:
-    args, prepared, folds = extra_signal_experiment(__doc__)
+    _, prepared, folds = extra_signal_experiment(__doc__)
     every = [(g, i, p) for g, ps in prepared.items() for i, p in enumerate(ps)]
-    source_of = sources()
     report = {}
     for variant, names in VARIANTS.items():
-        features, monotone = (*FEATURES, *names), (*RANKER_MONOTONE, *names)
-        firsts: dict[str, list[int | None]] = defaultdict(list)
-        for k in range(args.folds):
-            held = {g: set(folds[g][k].tolist()) for g in prepared}
-            train = [p for g, i, p in every if i not in held[g]]
-            ranker = train_ranker([(with_margins(p.X, names), p.y) for p in train], features, l2=RANKER_L2, monotone=monotone)
-            for g, i, p in every:
-                if i not in held[g] or not p.question.relevant:
-                    continue
-                first = first_relevant(ranker.score(with_margins(p.X, names)), p.y)
-                firsts[g].append(first)
-                if g == "pairs":
-                    firsts[source_of.get(p.question.query, "?")].append(first)
-        report[variant] = first_metrics(firsts)
+        report[variant] = extra_signal_metrics(every, folds, names, lambda n, _memory, names=names: with_margins(every[n][2].X, names))
         print(variant, json.dumps(report[variant], ensure_ascii=False), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1))
 

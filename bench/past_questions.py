@@ -25,11 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_default import extra_signal_experiment, first_metrics, first_relevant, sources  # noqa: E402
-
-from indexer.fusion import train_ranker  # noqa: E402
-from indexer.search import FEATURES  # noqa: E402
-from indexer.training import RANKER_L2, RANKER_MONOTONE  # noqa: E402
+from train_default import extra_signal_experiment, extra_signal_metrics  # noqa: E402
 
 
 def column(sims: np.ndarray, memory: list[int], labels: list[frozenset[str]], keys: list[str], mode: str) -> np.ndarray:
@@ -46,36 +42,20 @@ def column(sims: np.ndarray, memory: list[int], labels: list[frozenset[str]], ke
 
 
 def main() -> None:
-    args, prepared, folds = extra_signal_experiment(__doc__)
+    _, prepared, folds = extra_signal_experiment(__doc__)
     every = [(g, i, p) for g, ps in prepared.items() for i, p in enumerate(ps)]
     vectors = np.stack([np.asarray(p.candidates.qv, np.float32).ravel() for _, _, p in every])
     sims = vectors @ vectors.T
     labels = [p.question.relevant for _, _, p in every]
     keys = [[p.searcher.data.chunks[int(c)].key for c in p.candidates.ids] for _, _, p in every]
-    source_of = sources()
-    features, monotone = (*FEATURES, "past_question"), (*RANKER_MONOTONE, "past_question")
     report = {}
     for mode in ("without", "max", "count"):
-        firsts: dict[str, list[int | None]] = defaultdict(list)
-        for k in range(args.folds):
-            held = {g: set(folds[g][k].tolist()) for g in prepared}
-            train = [n for n, (g, i, _) in enumerate(every) if i not in held[g]]
+        # training questions against the others (own label left out), held-out ones against the training folds
+        def matrix(n: int, memory: list[int], mode: str = mode) -> np.ndarray:
+            extra = np.zeros(len(keys[n])) if mode == "without" else column(sims[n], memory, labels, keys[n], mode)
+            return np.column_stack([every[n][2].X, extra])
 
-            def matrix(n: int, memory: list[int], mode: str = mode) -> np.ndarray:
-                extra = np.zeros(len(keys[n])) if mode == "without" else column(sims[n], memory, labels, keys[n], mode)
-                return np.column_stack([every[n][2].X, extra])
-
-            # training questions against the others (own label left out), held-out ones against the training folds
-            lists = [(matrix(n, [t for t in train if t != n]), every[n][2].y) for n in train]
-            ranker = train_ranker(lists, features, l2=RANKER_L2, monotone=monotone)
-            for n, (g, i, p) in enumerate(every):
-                if i not in held[g] or not p.question.relevant:
-                    continue
-                first = first_relevant(ranker.score(matrix(n, train)), p.y)
-                firsts[g].append(first)
-                if g == "pairs":
-                    firsts[source_of.get(p.question.query, "?")].append(first)
-        report[mode] = first_metrics(firsts)
+        report[mode] = extra_signal_metrics(every, folds, ("past_question",), matrix)
         print(mode, json.dumps(report[mode], ensure_ascii=False), file=sys.stderr)
     print(json.dumps(report, ensure_ascii=False, indent=1))
 

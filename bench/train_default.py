@@ -26,6 +26,8 @@ import argparse
 import json
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +130,42 @@ def extra_signal_experiment(doc: str | None) -> tuple[argparse.Namespace, dict[s
     prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache)
     rng = np.random.default_rng(0)
     return args, prepared, {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
+
+
+def extra_signal_metrics(
+    every: list[tuple[str, int, Prepared]],
+    folds: dict[str, list[np.ndarray]],
+    names: tuple[str, ...],
+    matrix: Callable[[int, list[int]], np.ndarray],
+    groups: Callable[[Prepared], list[str]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """R@1, Hit@10 and MRR@10 by set and by source of the pairs, for a ranker over the shipped signals plus ``names``.
+
+    ``every`` lists the (set, index, prepared question) of :func:`extra_signal_experiment`'s sets;
+    ``matrix(n, memory)`` gives question ``n``'s columns, the extra ones computed from the questions
+    ``memory`` only: for a training question the fold's other training questions, for a held-out one
+    all of them (as a new question is served).  ``groups(p)`` names more groups a pair counts in.
+    """
+    from indexer.fusion import train_ranker
+    from indexer.training import RANKER_L2, RANKER_MONOTONE
+
+    source_of = sources()
+    features, monotone = (*FEATURES, *names), (*RANKER_MONOTONE, *names)
+    firsts: dict[str, list[int | None]] = defaultdict(list)
+    for k in range(len(next(iter(folds.values())))):
+        held = {g: set(folds[g][k].tolist()) for g in folds}
+        train = [n for n, (g, i, _) in enumerate(every) if i not in held[g]]
+        lists = [(matrix(n, [t for t in train if t != n]), every[n][2].y) for n in train]
+        ranker = train_ranker(lists, features, l2=RANKER_L2, monotone=monotone)
+        for n, (g, i, p) in enumerate(every):
+            if i not in held[g] or not p.question.relevant:
+                continue
+            first = first_relevant(ranker.score(matrix(n, train)), p.y)
+            firsts[g].append(first)
+            if g == "pairs":
+                for group in (source_of.get(p.question.query, "?"), *(groups(p) if groups else ())):
+                    firsts[group].append(first)
+    return first_metrics(firsts)
 
 
 def first_relevant(scores: np.ndarray, y: np.ndarray) -> int | None:
