@@ -200,9 +200,11 @@ def add_retrieved_negatives(
     vectors = np.asarray(embed(queries, True), dtype=np.float32)
     ranked: dict[str, list[str]] = {}
     for start in range(0, len(queries), 256):
+        block = queries[start : start + 256]
         sims = vectors[start : start + 256] @ passages.T
-        top = np.argsort(-sims, axis=1, kind="stable")[:, : depth + len(relevant[queries[start]]) + skip + 8]
-        for q, row in zip(queries[start : start + 256], top, strict=True):
+        # deep enough that every query of the block keeps ``depth`` unlabelled passages
+        top = np.argsort(-sims, axis=1, kind="stable")[:, : depth + max(len(relevant[q]) for q in block)]
+        for q, row in zip(block, top, strict=True):
             ranked[q] = [keys[j] for j in row if keys[j] not in relevant[q]][skip:depth]
     out: list[TrainingPair] = []
     for p in pairs:

@@ -154,6 +154,17 @@ def test_retrieved_negatives_are_what_the_model_ranks_high_but_never_a_labelled_
             assert p.negative_key in ranking[RETRIEVED_SKIP:8]
             drawn.add(p.negative_key)
     assert len(drawn) > 1
+    # a question labelled with many measures, its best-ranked ones: ranked deeper, it still keeps the full draw
+    many = "法官惩戒制度"
+    order = np.argsort(-(_char_vectors([many], True) @ _char_vectors([chunks[k].body for k in keys], False).T)[0], kind="stable")
+    top = [keys[j] for j in order]
+    labelled_many = top[:16]
+    both = pairs + [TrainingPair(many, chunks[k].body, k, "t") for k in labelled_many]
+    drawn_many = set()
+    for seed in range(200):
+        out = add_retrieved_negatives(both, chunks, random.Random(seed), _char_vectors, depth=8)
+        drawn_many |= {p.negative_key for p in out if p.query == many}
+    assert drawn_many == set(top[16 + RETRIEVED_SKIP : 16 + 8])
     assert add_retrieved_negatives(pairs, chunks, random.Random(3), _char_vectors) == add_retrieved_negatives(
         pairs, chunks, random.Random(3), _char_vectors
     )
