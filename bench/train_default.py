@@ -27,7 +27,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -100,10 +100,17 @@ def _save_vectors(path: str | None, searcher: Searcher) -> None:
     np.savez(path, encoder=searcher.encoder.model_id, texts=np.array(texts), vectors=np.stack([old[t] for t in texts]))
 
 
-def prepared_sets(reform: Searcher, laws: Searcher, pairs: list[Question], vector_cache: str | None) -> dict[str, list[Prepared]]:
-    """The training sets prepared on their indexes: "reform", bench/queries (answerable, then unanswerable), and "pairs"."""
+def prepared_sets(
+    reform: Searcher, laws: Searcher, pairs: list[Question], vector_cache: str | None, encoder_saw: Sequence[str] = ()
+) -> dict[str, list[Prepared]]:
+    """The training sets prepared on their indexes: "reform", bench/queries (answerable, then unanswerable), and "pairs".
+
+    Questions listed in the files ``encoder_saw`` were tuned on by the encoder: its dense scores on them
+    are too good, so they neither train the ranker nor measure it.
+    """
     t0 = time.time()
-    answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant]
+    seen = {q.query for f in encoder_saw for q in load_questions(f)}
+    answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant and q.query not in seen]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
     prepared = {}
     for name, (searcher, qs) in {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}.items():
@@ -210,6 +217,13 @@ def main() -> None:
     ap.add_argument("--vector-cache", default=None, metavar="NPZ", help="keep question vectors here between runs")
     ap.add_argument("--out", default=None, help="where to write the models (default: the package's default for the encoder)")
     ap.add_argument(
+        "--encoder-saw",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="questions the encoder was tuned on (bench/tune_default.py --extra-pairs FILE): left out of ranking and measuring",
+    )
+    ap.add_argument(
         "--no-nearest-question",
         action="store_true",
         help="fit the calibrator without the closeness to its training questions (e5-small's: in CV it calibrated worse with it)",
@@ -220,7 +234,7 @@ def main() -> None:
     t0 = time.time()
     # the indexes' own models play no part, and after a change of signals they are refused
     reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    prepared = prepared_sets(reform, laws, pairs_sample(args.cail, args.ranker_part_only), args.vector_cache)
+    prepared = prepared_sets(reform, laws, pairs_sample(args.cail, args.ranker_part_only), args.vector_cache, args.encoder_saw)
     source_of = sources()
     rng = np.random.default_rng(0)
     folds = {g: np.array_split(rng.permutation(len(p)), args.folds) for g, p in prepared.items()}
@@ -282,6 +296,8 @@ def main() -> None:
     # the shipped models: every training question, every signal
     everything = [p for ps in prepared.values() for p in ps]
     info = {"training": "bench/queries + ../shared/train/pairs.tsv (bench/train_default.py)", "questions": len(everything)}
+    if args.encoder_saw:
+        info["left_out"] = f"the questions of {', '.join(Path(f).name for f in args.encoder_saw)} (the encoder was tuned on them)"
     ranker = fit_ranker(everything, FEATURES, info=info)
     calibrator = fit_calibrator(*outcome_rows(everything, ranker), info={"outcome": "top-ranked measure relevant"}, features=evidence)
     models = FusionModels.make(

@@ -56,6 +56,14 @@ def main() -> None:
         help="train on each question as search embeds it (thesaurus terms appended)",
     )
     ap.add_argument("--mine", default=",".join(DEFAULT_MINED), help="kinds of mined pairs (see python -m indexer tune --help)")
+    ap.add_argument(
+        "--extra-pairs",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="more query/relevant files to tune on, e.g. bench/queries/set_a.tsv (repeatable; never ../shared/eval)",
+    )
     args = ap.parse_args()
     pairs = args.work / "pairs_tune.tsv"
     n = write_part(pairs, ranker=False)
@@ -67,6 +75,7 @@ def main() -> None:
         "tune",
         "--pairs",
         str(pairs),
+        *[x for f in args.extra_pairs for x in ("--pairs", str(f.resolve()))],
         "--corpus",
         str(SHARED / "corpus-laws"),
         "--corpus",
