@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from indexer.evaluation import Question, load_questions  # noqa: E402
+from indexer.feedback import write_questions  # noqa: E402
 
 QUESTION_FILES = ("set_a.tsv", "set_b.tsv")
 
@@ -49,11 +50,6 @@ def split(questions: list[Question], share: float, seed: int) -> tuple[list[Ques
     return tune, held
 
 
-def write(path: Path, questions: list[Question]) -> None:
-    lines = ["query\trelevant", *(f"{q.query}\t{','.join(sorted(q.relevant))}" for q in questions)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, type=Path)
@@ -63,8 +59,8 @@ def main() -> None:
     questions = [q for f in QUESTION_FILES for q in load_questions(ROOT / "bench" / "queries" / f) if q.relevant]
     tune, held = split(questions, args.share, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    write(args.out / "tune.tsv", tune)
-    write(args.out / "held.tsv", held)
+    write_questions(args.out / "tune.tsv", tune)
+    write_questions(args.out / "held.tsv", held)
     labels = {k for q in tune for k in q.relevant}
     assert not any(q.relevant & labels for q in held)
     print(f"{len(tune)} questions to tune on ({len(labels)} measures), {len(held)} held out", file=sys.stderr)

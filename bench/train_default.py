@@ -45,6 +45,7 @@ QUERIES = ROOT / "bench" / "queries"
 sys.path.insert(0, str(ROOT / "bench"))
 from pairs_split import for_ranker  # noqa: E402
 from pairs_split import rows as pair_rows  # noqa: E402
+from queries_split import QUESTION_FILES  # noqa: E402
 
 STRUCTURE = ("section_bm25", "section_centroid", "doc_centroid", "doc_vote_dense", "doc_vote_bm25", "neighbour_bm25", "neighbour_measure")
 MINED = ("assoc_bm25",)
@@ -110,7 +111,7 @@ def prepared_sets(
     """
     t0 = time.time()
     seen = {q.query for f in encoder_saw for q in load_questions(f)}
-    answerable = [q for f in ("set_a.tsv", "set_b.tsv") for q in load_questions(QUERIES / f) if q.relevant and q.query not in seen]
+    answerable = [q for f in QUESTION_FILES for q in load_questions(QUERIES / f) if q.relevant and q.query not in seen]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
     prepared = {}
     for name, (searcher, qs) in {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}.items():
