@@ -6,6 +6,9 @@ other part then asks only about measures the tuned encoder never saw a question 
 tuning on a court's own questions does for questions about other measures.  Never ../shared/eval.
 
     python bench/queries_split.py --out DIR [--share 0.6] [--seed 0]   # writes DIR/tune.tsv and DIR/held.tsv
+
+``--questions FILE`` (repeatable) splits those files instead, e.g. bench/consult/*.tsv, the questions
+written for corpus-laws.
 """
 
 from __future__ import annotations
@@ -55,8 +58,12 @@ def main() -> None:
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--share", type=float, default=0.6)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--questions", action="append", type=Path, default=[], metavar="FILE", help="split these files (default: bench/queries)"
+    )
     args = ap.parse_args()
-    questions = [q for f in QUESTION_FILES for q in load_questions(ROOT / "bench" / "queries" / f) if q.relevant]
+    files = args.questions or [ROOT / "bench" / "queries" / f for f in QUESTION_FILES]
+    questions = [q for f in files for q in load_questions(f) if q.relevant]
     tune, held = split(questions, args.share, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     write_questions(args.out / "tune.tsv", tune)

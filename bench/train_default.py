@@ -58,6 +58,10 @@ SIGNAL_SETS = (
 )
 
 
+#: the set of questions that is measured in cross-validation but trains neither the ranker nor the calibrator
+MEASURED_ONLY = "measured"
+
+
 def sources() -> dict[str, str]:
     """Each pair's question → its source (cail2018_sihuajian, lawbench_3-1, lexeval_3_2, disc_subjective)."""
     return {r["query"]: r["source"] for r in pair_rows()}
@@ -102,10 +106,18 @@ def _save_vectors(path: str | None, searcher: Searcher) -> None:
 
 
 def prepared_sets(
-    reform: Searcher, laws: Searcher, pairs: list[Question], vector_cache: str | None, encoder_saw: Sequence[str] = ()
+    reform: Searcher,
+    laws: Searcher,
+    pairs: list[Question],
+    vector_cache: str | None,
+    encoder_saw: Sequence[str] = (),
+    consult: Sequence[str] = (),
+    measure: Sequence[str] = (),
 ) -> dict[str, list[Prepared]]:
     """The training sets prepared on their indexes: "reform", bench/queries (answerable, then unanswerable), and "pairs".
 
+    ``consult`` names files of questions over corpus-laws (bench/consult/), a third set "consult";
+    ``measure`` more such files, a set "measured" that is measured but never trained on (see :data:`MEASURED_ONLY`).
     Questions listed in the files ``encoder_saw`` were tuned on by the encoder: its dense scores on them
     are too good, so they neither train the ranker nor measure it.
     """
@@ -113,8 +125,13 @@ def prepared_sets(
     seen = {q.query for f in encoder_saw for q in load_questions(f)}
     answerable = [q for f in QUESTION_FILES for q in load_questions(QUERIES / f) if q.relevant and q.query not in seen]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
+    sets = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
+    if consult:
+        sets["consult"] = (laws, [q for f in consult for q in load_questions(f) if q.relevant and q.query not in seen])
+    if measure:
+        sets[MEASURED_ONLY] = (laws, [q for f in measure for q in load_questions(f) if q.relevant and q.query not in seen])
     prepared = {}
-    for name, (searcher, qs) in {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}.items():
+    for name, (searcher, qs) in sets.items():
         cached = _load_vectors(vector_cache, searcher)
         embed_all(searcher, [q for q in qs if searcher.parse(q.query).dense_text not in cached])
         _save_vectors(vector_cache, searcher)
@@ -225,6 +242,20 @@ def main() -> None:
         help="questions the encoder was tuned on (bench/tune_default.py --extra-pairs FILE): left out of ranking and measuring",
     )
     ap.add_argument(
+        "--questions",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="questions over corpus-laws written for training (bench/consult/*.tsv): a third set, trained on and measured",
+    )
+    ap.add_argument(
+        "--measure",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="questions over corpus-laws to measure in cross-validation only (never trained on)",
+    )
+    ap.add_argument(
         "--no-nearest-question",
         action="store_true",
         help="fit the calibrator without the closeness to its training questions (e5-small's: in CV it calibrated worse with it)",
@@ -235,7 +266,9 @@ def main() -> None:
     t0 = time.time()
     # the indexes' own models play no part, and after a change of signals they are refused
     reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    prepared = prepared_sets(reform, laws, pairs_sample(args.cail, args.ranker_part_only), args.vector_cache, args.encoder_saw)
+    prepared = prepared_sets(
+        reform, laws, pairs_sample(args.cail, args.ranker_part_only), args.vector_cache, args.encoder_saw, args.questions, args.measure
+    )
     source_of = sources()
     rng = np.random.default_rng(0)
     folds = {g: np.array_split(rng.permutation(len(p)), args.folds) for g, p in prepared.items()}
@@ -249,7 +282,7 @@ def main() -> None:
         conf_by_source: dict[str, list[tuple[float, float]]] = {}
         for k in range(args.folds):
             held = {g: set(folds[g][k].tolist()) for g in prepared}
-            train = [p for g, ps in prepared.items() for i, p in enumerate(ps) if i not in held[g]]
+            train = [p for g, ps in prepared.items() if g != MEASURED_ONLY for i, p in enumerate(ps) if i not in held[g]]
             ranker = fit_ranker(train, features)
             cal = fit_calibrator(*outcome_rows(train, ranker), features=evidence)
             for g, ps in prepared.items():
@@ -295,7 +328,7 @@ def main() -> None:
         report["cv"][label] = out
         print(label, json.dumps(out, ensure_ascii=False), file=sys.stderr)
     # the shipped models: every training question, every signal
-    everything = [p for ps in prepared.values() for p in ps]
+    everything = [p for g, ps in prepared.items() if g != MEASURED_ONLY for p in ps]
     info = {"training": "bench/queries + ../shared/train/pairs.tsv (bench/train_default.py)", "questions": len(everything)}
     if args.encoder_saw:
         info["left_out"] = f"the questions of {', '.join(Path(f).name for f in args.encoder_saw)} (the encoder was tuned on them)"

@@ -309,3 +309,78 @@ def test_the_tune_command_defaults_to_the_shipped_recipe() -> None:
     assert build_parser().parse_args([*base, "--negatives", "retrieved"]).negatives == "retrieved"
     with pytest.raises(BadInputError, match="invalid choice"):
         build_parser().parse_args([*base, "--negatives", "random"])
+
+
+# --------------------------------------------------------------------------- bench/consult
+
+
+CONSULT = Path(__file__).resolve().parents[1] / "bench" / "consult"
+
+
+def _consult_questions() -> dict[str, list]:
+    from indexer.evaluation import load_questions
+
+    return {f.stem: load_questions(f) for f in sorted(CONSULT.glob("*.tsv"))}
+
+
+def test_written_consultation_questions_are_well_formed_training_data() -> None:
+    """bench/consult: 100 distinct questions per area, each with 1-3 labels of the form LAW#N (or LAW#N之一)."""
+    import re
+
+    files = _consult_questions()
+    assert len(files) == 8, sorted(files)
+    every = [q for qs in files.values() for q in qs]
+    assert all(len(qs) == 100 for qs in files.values()), {k: len(v) for k, v in files.items()}
+    assert len({q.query for q in every}) == len(every)
+    assert all(
+        1 <= len(q.relevant) <= 3 and all(re.fullmatch(r"[^#\s]+#[1-9][0-9]*(之[一二三四五六七八九十]+)?", k) for k in q.relevant)
+        for q in every
+    )
+
+
+def test_written_questions_cite_real_articles_without_copying_them() -> None:
+    """Every label is an article of ../shared/corpus-laws, and no question copies 8+ characters of the articles it cites."""
+    from .conftest import SHARED
+
+    if not (SHARED / "corpus-laws").is_dir():
+        pytest.skip("../shared/corpus-laws is absent: the laws sit beside the project checkout")
+    chunks = corpus_chunks([SHARED / "corpus-laws"])
+    unknown, copies = [], []
+    for qs in _consult_questions().values():
+        for q in qs:
+            for key in q.relevant:
+                if key not in chunks:
+                    unknown.append((q.query, key))
+                    continue
+                body = chunks[key].body
+                if any(q.query[i : i + 8] in body for i in range(len(q.query) - 7)):
+                    copies.append((q.query, key))
+    assert not unknown and not copies, (unknown[:5], copies[:5])
+
+
+def test_written_questions_share_nothing_with_the_evaluation_questions() -> None:
+    """No written question is near any evaluation question: character 4-gram Jaccard below 0.3 (measured max 0.08)."""
+    import csv
+
+    from indexer.segmentation import normalise
+
+    from .conftest import SHARED
+
+    def grams(s: str) -> frozenset[str]:
+        s = normalise(s)
+        return frozenset(s[i : i + 4] for i in range(len(s) - 3))
+
+    evaluation = []
+    for name in ("queries_dev.tsv", "statute_dev.tsv"):
+        path = SHARED / "eval" / name
+        if path.is_file():
+            with path.open(encoding="utf-8", newline="") as fh:
+                evaluation += [grams(r["query"]) for r in csv.DictReader(fh, delimiter="\t")]
+    if not evaluation:
+        pytest.skip("../shared/eval is absent: the evaluation questions sit beside the project checkout")
+    near = 0
+    for qs in _consult_questions().values():
+        for q in qs:
+            g = grams(q.query)
+            near += any(len(g & e) / len(g | e) >= 0.3 for e in evaluation if g | e)
+    assert near == 0, f"{near} written questions are near an evaluation question"
