@@ -320,17 +320,17 @@ CONSULT = Path(__file__).resolve().parents[1] / "bench" / "consult"
 def _consult_questions() -> dict[str, list]:
     from indexer.evaluation import load_questions
 
-    return {f.stem: load_questions(f) for f in sorted(CONSULT.glob("*.tsv"))}
+    return {str(f.relative_to(CONSULT)): load_questions(f) for f in sorted(CONSULT.glob("**/*.tsv"))}
 
 
 def test_written_consultation_questions_are_well_formed_training_data() -> None:
-    """bench/consult: 100 distinct questions per area, each with 1-3 labels of the form LAW#N (or LAW#N之一)."""
+    """bench/consult: 100 distinct questions per area (set2/: 50 more), each with 1-3 labels of the form LAW#N (or LAW#N之一)."""
     import re
 
     files = _consult_questions()
-    assert len(files) == 8, sorted(files)
+    assert len(files) == 16, sorted(files)
     every = [q for qs in files.values() for q in qs]
-    assert all(len(qs) == 100 for qs in files.values()), {k: len(v) for k, v in files.items()}
+    assert all(len(qs) == (50 if name.startswith("set2") else 100) for name, qs in files.items()), {k: len(v) for k, v in files.items()}
     assert len({q.query for q in every}) == len(every)
     assert all(
         1 <= len(q.relevant) <= 3 and all(re.fullmatch(r"[^#\s]+#[1-9][0-9]*(之[一二三四五六七八九十]+)?", k) for k in q.relevant)
