@@ -330,6 +330,8 @@ def main() -> None:
     # the shipped models: every training question, every signal
     everything = [p for g, ps in prepared.items() if g != MEASURED_ONLY for p in ps]
     info = {"training": "bench/queries + ../shared/train/pairs.tsv (bench/train_default.py)", "questions": len(everything)}
+    if args.questions:
+        info["training"] += " + " + ", ".join(Path(f).name for f in args.questions)
     if args.encoder_saw:
         info["left_out"] = f"the questions of {', '.join(Path(f).name for f in args.encoder_saw)} (the encoder was tuned on them)"
     ranker = fit_ranker(everything, FEATURES, info=info)
