@@ -41,6 +41,22 @@ requires_shared = pytest.mark.skipif(
 )
 
 
+def evaluation_questions() -> list[str]:
+    """The evaluation questions of ../shared/eval (queries_dev, statute_dev), normalised; empty when absent.
+
+    Tests read them only to prove that nothing the project ships copies them.
+    """
+    from indexer.segmentation import normalise
+
+    out = []
+    for name in ("queries_dev.tsv", "statute_dev.tsv"):
+        path = SHARED / "eval" / name
+        if path.is_file():
+            with path.open(encoding="utf-8", newline="") as fh:
+                out += [normalise(r["query"]) for r in csv.DictReader(fh, delimiter="\t")]
+    return out
+
+
 def shared_catalogue() -> list[dict[str, str]]:
     """Rows of ../shared/CORPUS.tsv (empty when ../shared is absent)."""
     tsv = SHARED / "CORPUS.tsv"

@@ -8,6 +8,8 @@ from indexer.errors import BadInputError
 from indexer.query import MAX_QUERY_CHARS, Thesaurus, parse_query
 from indexer.segmentation import default_segmenter
 
+from .conftest import evaluation_questions
+
 SEG = default_segmenter()
 TH = Thesaurus()
 
@@ -181,25 +183,9 @@ ALLOWED_GENERAL_PHRASES = (
 )
 
 
-def _evaluation_questions() -> list[str]:
-    import csv
-
-    from indexer.segmentation import normalise
-
-    from .conftest import SHARED
-
-    out = []
-    for name in ("queries_dev.tsv", "statute_dev.tsv"):
-        path = SHARED / "eval" / name
-        if path.is_file():
-            with path.open(encoding="utf-8", newline="") as fh:
-                out += [normalise(r["query"]) for r in csv.DictReader(fh, delimiter="\t")]
-    return out
-
-
 def test_no_left_hand_side_copies_an_evaluation_question() -> None:
     """A thesaurus phrase may share only general expressions of 4+ characters with a dev question."""
-    questions = _evaluation_questions()
+    questions = evaluation_questions()
     if not questions:
         pytest.skip("../shared/eval is absent: the evaluation questions sit beside the project checkout")
     allowed = ALLOWED_GENERAL_PHRASES

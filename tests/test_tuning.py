@@ -360,22 +360,15 @@ def test_written_questions_cite_real_articles_without_copying_them() -> None:
 
 def test_written_questions_share_nothing_with_the_evaluation_questions() -> None:
     """No written question is near any evaluation question: character 4-gram Jaccard below 0.3 (measured max 0.08)."""
-    import csv
-
     from indexer.segmentation import normalise
 
-    from .conftest import SHARED
+    from .conftest import evaluation_questions
 
     def grams(s: str) -> frozenset[str]:
         s = normalise(s)
         return frozenset(s[i : i + 4] for i in range(len(s) - 3))
 
-    evaluation = []
-    for name in ("queries_dev.tsv", "statute_dev.tsv"):
-        path = SHARED / "eval" / name
-        if path.is_file():
-            with path.open(encoding="utf-8", newline="") as fh:
-                evaluation += [grams(r["query"]) for r in csv.DictReader(fh, delimiter="\t")]
+    evaluation = [grams(q) for q in evaluation_questions()]
     if not evaluation:
         pytest.skip("../shared/eval is absent: the evaluation questions sit beside the project checkout")
     near = 0
