@@ -126,10 +126,9 @@ def prepared_sets(
     answerable = [q for f in QUESTION_FILES for q in load_questions(QUERIES / f) if q.relevant and q.query not in seen]
     unanswerable = [q for f in ("unanswerable_a.tsv", "unanswerable_b.tsv") for q in load_questions(QUERIES / f) if not q.relevant]
     sets = {"reform": (reform, answerable + unanswerable), "pairs": (laws, pairs)}
-    if consult:
-        sets["consult"] = (laws, [q for f in consult for q in load_questions(f) if q.relevant and q.query not in seen])
-    if measure:
-        sets[MEASURED_ONLY] = (laws, [q for f in measure for q in load_questions(f) if q.relevant and q.query not in seen])
+    for name, files in (("consult", consult), (MEASURED_ONLY, measure)):
+        if files:
+            sets[name] = (laws, [q for f in files for q in load_questions(f) if q.relevant and q.query not in seen])
     prepared = {}
     for name, (searcher, qs) in sets.items():
         cached = _load_vectors(vector_cache, searcher)
