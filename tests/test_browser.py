@@ -154,6 +154,28 @@ def tab(page: object, name: str) -> None:
     page.get_by_role("tab", name=re.compile(name)).click()  # type: ignore[attr-defined]
 
 
+def upload(page: object, name: str, data: bytes) -> None:
+    """Hand a file to the library tab's uploader and wait until the page has it (the add button enabled).
+
+    A file set while a script run re-renders the uploader can be dropped with the old element, leaving the
+    button disabled: seen once in CI. So the hand-over waits for a quiet page and is retried until the
+    page shows the file.
+    """
+    uploader = page.locator('[data-testid="stFileUploader"]')  # type: ignore[attr-defined]
+    add = page.get_by_role("button", name="加入文库并更新索引")  # type: ignore[attr-defined]
+    expect(uploader).to_be_visible(timeout=WAIT_MS)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        settle(page)
+        uploader.locator('input[type="file"]').set_input_files(files=[{"name": name, "mimeType": "text/plain", "buffer": data}])
+        try:
+            expect(add).to_be_enabled(timeout=20_000)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_search_copy_export_compare_and_documents(server: str, browser: object, width: int, tmp_path: Path) -> None:
     page, dialogs = open_page(browser, server, width)
@@ -215,12 +237,8 @@ def test_html_in_a_document_and_a_query_shows_as_text(built: Path, browser: obje
     with streamlit_server(corpus, index, tmp_path / "streamlit.log") as url:
         page, dialogs = open_page(browser, url, 1280)
         tab(page, "文档库")
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
-            files=[{"name": HOSTILE_NAME, "mimeType": "text/plain", "buffer": HOSTILE_DOC}]
-        )
-        add = page.get_by_role("button", name="加入文库并更新索引")
-        expect(add).to_be_enabled(timeout=WAIT_MS)
-        add.click()
+        upload(page, HOSTILE_NAME, HOSTILE_DOC)
+        page.get_by_role("button", name="加入文库并更新索引").click()
         expect(page.get_by_text("已添加《关于<b>加强</b>立案服务的通知<script>alert(1)</script>》", exact=False)).to_be_visible(
             timeout=WAIT_MS
         )
@@ -346,12 +364,8 @@ def test_the_page_serves_others_while_a_large_upload_is_indexed(built: Path, bro
         clerk, _ = open_page(browser, url, 1280)
         judge, _ = open_page(browser, url, 400)
         tab(clerk, "文档库")
-        uploader = clerk.locator('[data-testid="stFileUploader"] input[type="file"]')
-        expect(clerk.locator('[data-testid="stFileUploader"]')).to_be_visible(timeout=WAIT_MS)
-        uploader.set_input_files(files=[{"name": "大文件.txt", "mimeType": "text/plain", "buffer": big}])
-        add = clerk.get_by_role("button", name="加入文库并更新索引")
-        expect(add).to_be_enabled(timeout=WAIT_MS)
-        add.click()
+        upload(clerk, "大文件.txt", big)
+        clerk.get_by_role("button", name="加入文库并更新索引").click()
         expect(clerk.locator('[data-testid="stProgress"]')).to_be_visible(timeout=WAIT_MS)
         ask(judge, "网上打官司")
         expect(judge.get_by_text("第四部分第19项").first).to_be_visible(timeout=WAIT_MS)
