@@ -16,7 +16,6 @@ never run on ../shared/eval.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -29,9 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_default import MEASURED_ONLY, first_metrics, pairs_sample, prepared_sets  # noqa: E402
+from train_default import MEASURED_ONLY, extra_signal_experiment, first_metrics  # noqa: E402
 
-from indexer.search import Searcher  # noqa: E402
 from indexer.training import fit_ranker, scored  # noqa: E402
 
 Order = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -84,16 +82,7 @@ VARIANTS: dict[str, Order] = {"plain": plain, **{f"cap{m}": capped(m) for m in (
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reform-index", required=True)
-    ap.add_argument("--laws-index", required=True)
-    ap.add_argument("--vector-cache", default=None, metavar="NPZ")
-    ap.add_argument("--folds", type=int, default=5)
-    args = ap.parse_args()
-    reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache, measure=[str(f) for f in CONSULT])
-    rng = np.random.default_rng(0)
-    folds = {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
+    args, prepared, folds = extra_signal_experiment(__doc__, measure=[str(f) for f in CONSULT])
     firsts: dict[str, dict[str, list[int | None]]] = {v: defaultdict(list) for v in VARIANTS}
     for k in range(args.folds):
         held = {g: set(folds[g][k].tolist()) for g in folds}

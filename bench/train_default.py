@@ -139,10 +139,13 @@ def prepared_sets(
     return prepared
 
 
-def extra_signal_experiment(doc: str | None) -> tuple[argparse.Namespace, dict[str, list[Prepared]], dict[str, list[np.ndarray]]]:
+def extra_signal_experiment(
+    doc: str | None, measure: Sequence[str] = ()
+) -> tuple[argparse.Namespace, dict[str, list[Prepared]], dict[str, list[np.ndarray]]]:
     """The command line, training sets and folds of a bench script that cross-validates one more signal column.
 
     The folds are this script's (bench/queries' unanswerable questions are in them, though they train nothing there).
+    ``measure`` names files of questions over corpus-laws for a set measured but never trained on (:data:`MEASURED_ONLY`).
     """
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reform-index", required=True)
@@ -151,7 +154,7 @@ def extra_signal_experiment(doc: str | None) -> tuple[argparse.Namespace, dict[s
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args()
     reform, laws = Searcher.open(args.reform_index, with_models=False), Searcher.open(args.laws_index, with_models=False)
-    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache)
+    prepared = prepared_sets(reform, laws, pairs_sample(700, ranker_part_only=True), args.vector_cache, measure=measure)
     rng = np.random.default_rng(0)
     return args, prepared, {g: np.array_split(rng.permutation(len(ps)), args.folds) for g, ps in prepared.items()}
 
